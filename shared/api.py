@@ -1,0 +1,79 @@
+"""The HTTP API's bodies and decisions, free of Azure Functions types (the triggers stay thin)."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from shared.errors import ConfigError
+from shared.spec import MigrationSpec, parse_spec
+
+ACTIVE = {"Running", "Pending", "ContinuedAsNew"}
+
+
+class ApiError(BaseModel):
+    error: str
+    message: str
+
+
+class MigrationStatusBody(BaseModel):
+    """`GET /api/migrations/{id}`: durable status plus progress per object."""
+
+    id: str
+    runtime_status: str
+    stage: str | None = None
+    run_id: str | None = None
+    objects: dict[str, dict[str, Any]] = {}
+    created_time: str | None = None
+    last_updated_time: str | None = None
+    output: Any = None
+
+
+def parse_start_body(body: Any) -> MigrationSpec:
+    """A start request is the spec itself, or {"spec": {...}}."""
+    if isinstance(body, dict) and "spec" in body and "migration" not in body:
+        body = body["spec"]
+    return parse_spec(body)
+
+
+def bad_request(exc: ConfigError) -> tuple[int, dict[str, Any]]:
+    return 400, ApiError(error="invalid_spec", message=str(exc)).model_dump()
+
+
+def status_body(
+    instance_id: str,
+    runtime_status: str,
+    custom_status: Any,
+    output: Any,
+    created: datetime | str | None,
+    updated: datetime | str | None,
+) -> dict[str, Any]:
+    custom = custom_status if isinstance(custom_status, dict) else {}
+    objects = (
+        custom.get("objects") or (output or {}).get("objects", {})
+        if isinstance(output, dict)
+        else custom.get("objects", {})
+    )
+    return MigrationStatusBody(
+        id=instance_id,
+        runtime_status=runtime_status,
+        stage=custom.get("stage"),
+        run_id=custom.get("run_id"),
+        objects=objects or {},
+        created_time=str(created) if created else None,
+        last_updated_time=str(updated) if updated else None,
+        output=output,
+    ).model_dump()
+
+
+def delta_instance_id(migration_id: str, now: datetime, interval_minutes: int) -> str:
+    """Same migration + same window slot → same id, so a double timer fire starts nothing twice."""
+    slot = math.floor(now.timestamp() / (interval_minutes * 60))
+    return f"{migration_id}-delta-{slot}"
+
+
+def rollback_instance_id(migration_id: str) -> str:
+    return f"{migration_id}-rollback"

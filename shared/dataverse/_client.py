@@ -1,0 +1,197 @@
+"""A thin, paced HTTP client for the Dataverse Web API.
+
+The target sets the pace: 429s are waited out for exactly `Retry-After`, 5xx and dropped
+connections back off exponentially with jitter, and nothing is given up while the wait budget
+lasts (then a RetryableError lets the durable retry take over). Every request is counted.
+
+Usage::
+
+    with DataverseClient(url, StaticToken("t")) as dv:
+        me = dv.whoami()
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from shared.dataverse._auth import TokenProvider
+from shared.dataverse._errors import error_for_response, error_for_transport, retry_after_seconds
+from shared.errors import RetryableError, Throttled
+
+
+@dataclass
+class RequestStats:
+    """What the client did, for progress, the audit log and benchmarks."""
+
+    requests: int = 0
+    throttled_429: int = 0
+    retried_5xx: int = 0
+    transport_errors: int = 0
+    wait_s: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, **deltas: float) -> None:
+        with self._lock:
+            for k, v in deltas.items():
+                setattr(self, k, getattr(self, k) + v)
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "requests": self.requests,
+            "throttled_429": self.throttled_429,
+            "retried_5xx": self.retried_5xx,
+            "transport_errors": self.transport_errors,
+            "wait_s": round(self.wait_s, 3),
+        }
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_transient_attempts: int = 6
+    base_backoff_s: float = 0.5
+    max_backoff_s: float = 30.0
+    max_throttle_wait_s: float = 900.0  # then hand over to the durable retry
+
+
+class DataverseClient:
+    def __init__(
+        self,
+        url: str,
+        tokens: TokenProvider,
+        *,
+        api_version: str = "v9.2",
+        policy: RetryPolicy | None = None,
+        timeout_s: float = 120.0,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._tokens = tokens
+        self._policy = policy or RetryPolicy()
+        self._sleep = sleep
+        self._http = httpx.Client(
+            base_url=f"{url.rstrip('/')}/api/data/{api_version}/",
+            timeout=timeout_s,
+            transport=transport,
+            headers={"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0"},
+        )
+        self.stats = RequestStats()
+        self.dop_hint: int | None = None
+
+    def __enter__(self) -> DataverseClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        ok: tuple[int, ...] = (),
+    ) -> httpx.Response:
+        """Send with pacing and retries; returns 2xx responses (and statuses listed in `ok`)."""
+        transient = 0
+        throttled_wait = 0.0
+        while True:
+            hdrs = {"Authorization": f"Bearer {self._tokens.get_token()}", **(headers or {})}
+            self.stats.add(requests=1)
+            try:
+                resp = self._http.request(method, path, json=json, params=params, headers=hdrs)
+            except httpx.TransportError as exc:
+                self.stats.add(transport_errors=1)
+                transient += 1
+                if transient >= self._policy.max_transient_attempts:
+                    raise error_for_transport(exc) from exc
+                self._wait(self._backoff(transient))
+                continue
+            self._note_dop(resp)
+            if resp.is_success or resp.status_code in ok:
+                return resp
+            err = error_for_response(resp)
+            if isinstance(err, Throttled):
+                self.stats.add(throttled_429=1)
+                wait = err.retry_after if err.retry_after is not None else self._backoff(1)
+                throttled_wait += wait
+                if throttled_wait > self._policy.max_throttle_wait_s:
+                    raise err
+                self._wait(wait)
+                continue
+            if isinstance(err, RetryableError):
+                self.stats.add(retried_5xx=1)
+                transient += 1
+                if transient >= self._policy.max_transient_attempts:
+                    raise err
+                self._wait(retry_after_seconds(resp) or self._backoff(transient))
+                continue
+            raise err
+
+    def _wait(self, seconds: float) -> None:
+        self.stats.add(wait_s=seconds)
+        self._sleep(seconds)
+
+    def _backoff(self, attempt: int) -> float:
+        cap = min(self._policy.max_backoff_s, self._policy.base_backoff_s * 2 ** (attempt - 1))
+        return random.uniform(cap / 2, cap)
+
+    def _note_dop(self, resp: httpx.Response) -> None:
+        hint = resp.headers.get("x-ms-dop-hint")
+        if hint and hint.isdigit():
+            self.dop_hint = int(hint)
+
+    # --- operations the skeleton needs; the loader issue grows these -------------------------
+
+    def whoami(self) -> dict[str, Any]:
+        return dict(self.request("GET", "WhoAmI").json())
+
+    def list_all(
+        self, entity_set: str, *, select: list[str], filter: str | None = None, page_size: int = 5000
+    ) -> list[dict[str, Any]]:
+        """Every row of a query, following @odata.nextLink."""
+        params = {"$select": ",".join(select)}
+        if filter:
+            params["$filter"] = filter
+        rows: list[dict[str, Any]] = []
+        resp = self.request(
+            "GET", entity_set, params=params, headers={"Prefer": f"odata.maxpagesize={page_size}"}
+        )
+        while True:
+            body = resp.json()
+            rows.extend(body.get("value", []))
+            nxt = body.get("@odata.nextLink")
+            if not nxt:
+                return rows
+            resp = self.request("GET", nxt, headers={"Prefer": f"odata.maxpagesize={page_size}"})
+
+    def upsert_multiple(self, entity_set: str, table: str, rows: list[dict[str, Any]]) -> None:
+        """One UpsertMultiple request; atomic on standard tables (any bad row fails them all)."""
+        targets = [{"@odata.type": f"Microsoft.Dynamics.CRM.{table}", **r} for r in rows]
+        self.request("POST", f"{entity_set}/Microsoft.Dynamics.CRM.UpsertMultiple", json={"Targets": targets})
+
+    def delete(self, entity_set: str, row_id: str) -> bool:
+        """Delete one row; False when it was already gone (rollback is idempotent)."""
+        resp = self.request("DELETE", f"{entity_set}({row_id})", ok=(404,))
+        return resp.status_code != 404
+
+    def count(self, entity_set: str, id_column: str, ids: list[str]) -> int:
+        """How many of `ids` exist (reads back what was written)."""
+        found = 0
+        for i in range(0, len(ids), 50):
+            part = ids[i : i + 50]
+            flt = " or ".join(f"{id_column} eq {x}" for x in part)
+            body = self.request("GET", entity_set, params={"$select": id_column, "$filter": flt}).json()
+            found += len(body.get("value", []))
+        return found

@@ -1,0 +1,17 @@
+"""Builds the clients a step needs from the spec (secrets resolved here, at the point of use)."""
+
+from __future__ import annotations
+
+from shared.dataverse import DataverseClient, token_provider_for
+from shared.spec import MigrationSpec
+from shared.storage import StorageSettings
+
+
+def storage_settings(spec: MigrationSpec) -> StorageSettings:
+    return StorageSettings.from_spec(spec.storage)
+
+
+def dataverse_client(spec: MigrationSpec) -> DataverseClient:
+    return DataverseClient(
+        spec.target.url, token_provider_for(spec.target), api_version=spec.target.api_version
+    )

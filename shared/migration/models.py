@@ -1,0 +1,144 @@
+"""Activity inputs and outputs: small pydantic models carrying references, never record lists,
+so orchestration history stays small."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.spec import MigrationSpec
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RunRef(_M):
+    """Identifies one run of one migration; every activity gets it."""
+
+    migration_id: str
+    run_id: str
+    spec: MigrationSpec
+    since: str | None = Field(default=None, description="Delta watermark (ISO-8601): only changed records")
+    kind: str = "full"
+
+    @property
+    def prefix(self) -> str:
+        return f"staging/{self.migration_id}/{self.run_id}"
+
+
+class ObjectExtract(_M):
+    records: int = 0
+    malformed: int = 0
+    chunks: list[str] = []
+
+
+class ExtractOutput(_M):
+    manifest_path: str
+    objects: dict[str, ObjectExtract]
+    max_cursor: str | None = None
+
+
+class OwnerReport(_M):
+    owner_map_path: str
+    fallback_owner_id: str | None
+    users: dict[str, dict[str, int | str | None]] = Field(
+        description="source user id → {status, records}; no emails, they are personal data"
+    )
+    records_to_fallback: int = 0
+    blocking: list[str] = []
+
+
+class ChunkRef(_M):
+    run: RunRef
+    object: str
+    chunk_no: int
+    path: str
+    owner_map_path: str | None = None
+
+
+class TransformOutput(_M):
+    object: str
+    chunk_no: int
+    target_path: str | None
+    records: int
+    transformed: int
+    quarantined: int
+
+
+class LoadInput(_M):
+    run: RunRef
+    object: str
+    phase: int
+    chunk_no: int
+    target_path: str
+
+
+class LoadOutput(_M):
+    object: str
+    chunk_no: int
+    loaded: int
+    quarantined: int
+    requests: int
+    throttled_429: int
+    wait_s: float
+
+
+class ObjectCounts(_M):
+    source: int = 0
+    loaded: int = 0
+    quarantined: int = 0
+    skipped: int = 0
+    skip_rule: str | None = None
+
+    @property
+    def balanced(self) -> bool:
+        return self.source == self.loaded + self.quarantined + self.skipped
+
+
+class ReconcileInput(_M):
+    run: RunRef
+    phase: int | None
+    objects: dict[str, ObjectCounts]
+
+
+class ReconcileOutput(_M):
+    objects: dict[str, ObjectCounts]
+    report_path: str
+    verified: dict[str, int] = {}
+
+
+class RunSummary(_M):
+    migration_id: str
+    run_id: str
+    kind: str
+    objects: dict[str, ObjectCounts]
+    owners: OwnerReport | None = None
+    reports: list[str] = []
+    max_cursor: str | None = None
+    requests: int = 0
+    throttled_429: int = 0
+
+
+class RollbackGroup(_M):
+    entity_set: str
+    table: str
+    phase: int
+    chunks: list[str]
+    rows: int
+
+
+class RollbackPlan(_M):
+    migration_id: str
+    groups: list[RollbackGroup]
+
+
+class RollbackChunk(_M):
+    migration_id: str
+    spec: MigrationSpec
+    entity_set: str
+    path: str
+
+
+class RollbackOutput(_M):
+    deleted: int
+    already_gone: int

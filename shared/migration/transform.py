@@ -1,0 +1,50 @@
+"""Transform step: one raw chunk → one target chunk (Dataverse rows) + its quarantine rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.errors import RecordError
+from shared.mapping import OwnerMap, load_profile, transform_record
+from shared.migration.models import ChunkRef, TransformOutput
+from shared.storage import StagingStore
+
+
+def transform_chunk(ref: ChunkRef, store: StagingStore) -> TransformOutput:
+    spec = ref.run.spec
+    profile = load_profile(spec.source.kind)
+    obj = profile.object(ref.object)
+    if obj is None:
+        raise ValueError(f"object {ref.object} is not mapped by the {spec.source.kind} profile")
+    owners = None
+    if ref.owner_map_path:
+        owners = OwnerMap.model_validate(store.get_json(ref.owner_map_path))
+    rows: list[dict[str, Any]] = []
+    quarantine: list[dict[str, Any]] = []
+    records = 0
+    for record in store.get_records(ref.path):
+        records += 1
+        try:
+            row = transform_record(
+                obj, record, source=spec.source.kind, scope=spec.migration.id_scope, owners=owners
+            )
+        except RecordError as err:
+            quarantine.append({**err.attrs(), "stage": "transform", "record": record})
+            continue
+        rows.append(row.model_dump(mode="json"))
+    target_path = None
+    if rows:
+        target_path = f"{ref.run.prefix}/target/{ref.object}/{ref.chunk_no:05d}.ndjson.gz"
+        store.put_records(target_path, rows)
+    if quarantine:
+        store.put_records(
+            f"{ref.run.prefix}/quarantine/transform/{ref.object}/{ref.chunk_no:05d}.ndjson.gz", quarantine
+        )
+    return TransformOutput(
+        object=ref.object,
+        chunk_no=ref.chunk_no,
+        target_path=target_path,
+        records=records,
+        transformed=len(rows),
+        quarantined=len(quarantine),
+    )

@@ -1,0 +1,219 @@
+"""The migration spec: what a user writes (YAML or JSON) to describe one migration.
+
+Secrets never appear in a spec as values. Every secret field holds a `${ENV_VAR}` reference that is
+resolved inside the activity that needs it (app settings, Key Vault references or the local
+environment), so the spec can travel through orchestration history, logs and the migrations registry.
+
+Usage::
+
+    spec = load_spec(Path("migration.yaml"))
+    token = resolve_secret(spec.target.auth.token)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from shared.errors import ConfigError
+
+SourceKind = Literal["close", "x2crm", "profi", "practice", "smartdesk"]
+API_SOURCES: frozenset[str] = frozenset({"close", "x2crm"})
+
+_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+_DEV_STORAGE = ("UseDevelopmentStorage=true",)
+
+
+def _must_be_reference(value: str | None, field: str) -> str | None:
+    if value is None or _REF.match(value):
+        return value
+    raise ValueError(
+        f"{field} must be a ${{ENV_VAR}} reference, not a literal secret "
+        "(secrets travel through orchestration history otherwise)"
+    )
+
+
+SecretRef = Annotated[str, Field(description="A ${ENV_VAR} reference; resolved where it is used.")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MigrationInfo(_Model):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$", description="Migration id (lowercase, digits, -).")
+    scope: str | None = Field(
+        default=None, description="Scope of deterministic GUIDs; defaults to the migration id."
+    )
+
+    @property
+    def id_scope(self) -> str:
+        return self.scope or self.id
+
+
+class SourceSpec(_Model):
+    kind: SourceKind
+    path: str | None = Field(default=None, description="Export file or folder (export sources).")
+    users_path: str | None = Field(
+        default=None,
+        description="Close: the users list (GET user/ response); default users.json beside path.",
+    )
+    api_url: str | None = None
+    api_key: SecretRef | None = None
+
+    @field_validator("api_key")
+    @classmethod
+    def _api_key_is_reference(cls, v: str | None) -> str | None:
+        return _must_be_reference(v, "source.api_key")
+
+    @model_validator(mode="after")
+    def _has_a_way_in(self) -> SourceSpec:
+        if self.path is None and (self.api_url is None or self.api_key is None):
+            raise ValueError("source needs either path (an export) or api_url + api_key (an API)")
+        if self.path is None and self.kind not in API_SOURCES:
+            raise ValueError(f"source.kind {self.kind!r} has no API: give source.path (an export)")
+        return self
+
+
+class StaticTokenAuth(_Model):
+    """For the Dataverse emulator and for tokens obtained elsewhere."""
+
+    kind: Literal["static_token"]
+    token: SecretRef
+
+    @field_validator("token")
+    @classmethod
+    def _ref(cls, v: str) -> str:
+        return _must_be_reference(v, "target.auth.token") or v
+
+
+class ClientSecretAuth(_Model):
+    kind: Literal["client_secret"]
+    tenant_id: str
+    client_id: str
+    client_secret: SecretRef
+    authority_host: str = "https://login.microsoftonline.com"
+
+    @field_validator("client_secret")
+    @classmethod
+    def _ref(cls, v: str) -> str:
+        return _must_be_reference(v, "target.auth.client_secret") or v
+
+
+class CertificateAuth(_Model):
+    kind: Literal["certificate"]
+    tenant_id: str
+    client_id: str
+    certificate_path: str = Field(description="PEM file with the private key and certificate.")
+    certificate_thumbprint: str
+    certificate_password: SecretRef | None = None
+    authority_host: str = "https://login.microsoftonline.com"
+
+    @field_validator("certificate_password")
+    @classmethod
+    def _ref(cls, v: str | None) -> str | None:
+        return _must_be_reference(v, "target.auth.certificate_password")
+
+
+class ManagedIdentityAuth(_Model):
+    kind: Literal["managed_identity"]
+    client_id: str | None = Field(
+        default=None, description="User-assigned identity; omit for system-assigned."
+    )
+
+
+TargetAuth = Annotated[
+    StaticTokenAuth | ClientSecretAuth | CertificateAuth | ManagedIdentityAuth, Field(discriminator="kind")
+]
+
+
+class TargetSpec(_Model):
+    url: str = Field(description="Environment URL, e.g. https://contoso.crm.dynamics.com")
+    auth: TargetAuth
+    api_version: str = "v9.2"
+
+
+class StorageSpec(_Model):
+    connection_string: str = Field(
+        description="${ENV_VAR} reference to a storage connection string, or UseDevelopmentStorage=true."
+    )
+    container: str = "intact-staging"
+    table_prefix: str = Field(default="intact", pattern=r"^[A-Za-z][A-Za-z0-9]{0,40}$")
+
+    @field_validator("connection_string")
+    @classmethod
+    def _ref(cls, v: str) -> str:
+        if v in _DEV_STORAGE:
+            return v
+        return _must_be_reference(v, "storage.connection_string") or v
+
+
+class OptionsSpec(_Model):
+    fallback_owner: str | None = Field(
+        default=None, description="Email of the systemuser who owns records whose owner cannot be matched."
+    )
+    unmatched_owner: Literal["fallback", "block"] = "fallback"
+    delta_window_hours: int = Field(default=48, ge=0, le=24 * 14)
+    delta_interval_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    extract_chunk_size: int = Field(default=500, ge=1, le=50_000)
+    load_batch_size: int = Field(default=200, ge=1, le=1000)
+    max_parallel_loads: int | None = Field(
+        default=None, ge=1, le=52, description="Cap on concurrent load requests; default x-ms-dop-hint."
+    )
+
+
+class MigrationSpec(_Model):
+    """One migration: where from, where to, where to stage, and how."""
+
+    migration: MigrationInfo
+    source: SourceSpec
+    target: TargetSpec
+    storage: StorageSpec
+    options: OptionsSpec = OptionsSpec()
+
+
+def resolve_secret(reference: str) -> str:
+    """Turn `${VAR}` into the variable's value; literal dev values pass through."""
+    m = _REF.match(reference)
+    if m is None:
+        return reference
+    value = os.environ.get(m.group(1))
+    if not value:
+        raise ConfigError(f"setting {m.group(1)} is not set (referenced by the migration spec)")
+    return value
+
+
+def parse_spec(data: Any) -> MigrationSpec:
+    """Validate a spec object; the ConfigError lists every problem with its path."""
+    try:
+        return MigrationSpec.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"invalid migration spec: {problems}") from None
+
+
+def load_spec(path: Path) -> MigrationSpec:
+    """Read a YAML or JSON spec file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read spec {path}: {exc.strerror}") from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(
+            f"spec {path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}"
+        ) from None
+    return parse_spec(data)
+
+
+def spec_json_schema() -> dict[str, Any]:
+    return MigrationSpec.model_json_schema()

@@ -1,0 +1,78 @@
+"""The id map: which Dataverse row each source record became, written as each phase loads.
+
+PartitionKey = `{migration}|{object}`, RowKey = the source id (escaped for Table keys).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from azure.core.exceptions import ResourceNotFoundError
+
+from shared.storage._connection import StorageClients, StorageSettings
+from shared.storage._keys import safe_key, unsafe_key
+
+_BATCH = 100  # Table storage transactions hold at most 100 operations
+
+
+@dataclass(frozen=True)
+class IdMapEntry:
+    object: str
+    source_id: str
+    table: str
+    target_id: str
+    run_id: str
+
+
+class IdMap:
+    def __init__(self, settings: StorageSettings, migration_id: str) -> None:
+        self._table = StorageClients(settings).table("idmap")
+        self._migration = migration_id
+
+    def _pk(self, object_name: str) -> str:
+        return safe_key(f"{self._migration}|{object_name}")
+
+    def upsert(self, entries: Sequence[IdMapEntry]) -> None:
+        by_pk: dict[str, list[IdMapEntry]] = {}
+        for e in entries:
+            by_pk.setdefault(self._pk(e.object), []).append(e)
+        for pk, rows in by_pk.items():
+            for i in range(0, len(rows), _BATCH):
+                ops = [
+                    (
+                        "upsert",
+                        {
+                            "PartitionKey": pk,
+                            "RowKey": safe_key(e.source_id),
+                            "Table": e.table,
+                            "TargetId": e.target_id,
+                            "RunId": e.run_id,
+                        },
+                    )
+                    for e in rows[i : i + _BATCH]
+                ]
+                self._table.submit_transaction(ops)  # type: ignore[arg-type]
+
+    def get(self, object_name: str, source_id: str) -> IdMapEntry | None:
+        try:
+            row = self._table.get_entity(self._pk(object_name), safe_key(source_id))
+        except ResourceNotFoundError:
+            return None
+        return IdMapEntry(object_name, source_id, row["Table"], row["TargetId"], row["RunId"])
+
+    def entries(self, object_name: str) -> Iterable[IdMapEntry]:
+        pk = self._pk(object_name)
+        for row in self._table.query_entities("PartitionKey eq @pk", parameters={"pk": pk}):
+            yield IdMapEntry(
+                object_name, unsafe_key(row["RowKey"]), row["Table"], row["TargetId"], row["RunId"]
+            )
+
+    def remove(self, object_name: str, source_ids: Iterable[str]) -> None:
+        pk = self._pk(object_name)
+        ids = list(source_ids)
+        for i in range(0, len(ids), _BATCH):
+            for sid in ids[i : i + _BATCH]:
+                with contextlib.suppress(ResourceNotFoundError):
+                    self._table.delete_entity(pk, safe_key(sid))

@@ -1,0 +1,73 @@
+"""Blob staging: gzip NDJSON chunks and JSON documents under one migration's prefix.
+
+Layout: `staging/{migration}/{run}/raw/{object}/{n:05d}.ndjson.gz` (extracted records),
+`.../target/{object}/{n:05d}.ndjson.gz` (Dataverse payloads), `.../quarantine/...`,
+and manifests / reports as JSON beside them.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from azure.core.exceptions import ResourceNotFoundError
+
+from shared.storage._connection import StorageClients, StorageSettings
+
+
+def write_ndjson_gz(records: Iterable[dict[str, Any]]) -> tuple[bytes, int]:
+    """Serialise records as gzip NDJSON; returns the bytes and the record count."""
+    buf = io.BytesIO()
+    count = 0
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as gz:
+        for record in records:
+            gz.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+            gz.write(b"\n")
+            count += 1
+    return buf.getvalue(), count
+
+
+def read_ndjson_gz(data: bytes) -> Iterator[dict[str, Any]]:
+    with gzip.GzipFile(fileobj=io.BytesIO(data), mode="rb") as gz:
+        for line in gz:
+            if line.strip():
+                yield json.loads(line)
+
+
+class StagingStore:
+    """Reads and writes one migration's staged files in Blob storage."""
+
+    def __init__(self, settings: StorageSettings) -> None:
+        self._clients = StorageClients(settings)
+
+    @staticmethod
+    def run_prefix(migration_id: str, run_id: str) -> str:
+        return f"staging/{migration_id}/{run_id}"
+
+    def put_records(self, path: str, records: Iterable[dict[str, Any]]) -> int:
+        data, count = write_ndjson_gz(records)
+        self._clients.container.upload_blob(path, data, overwrite=True)
+        return count
+
+    def get_records(self, path: str) -> Iterator[dict[str, Any]]:
+        data = self._clients.container.download_blob(path).readall()
+        return read_ndjson_gz(data)
+
+    def put_json(self, path: str, document: Any) -> None:
+        body = json.dumps(document, ensure_ascii=False, indent=1, default=str).encode("utf-8")
+        self._clients.container.upload_blob(path, body, overwrite=True)
+
+    def get_json(self, path: str) -> Any:
+        try:
+            return json.loads(self._clients.container.download_blob(path).readall())
+        except ResourceNotFoundError:
+            return None
+
+    def put_bytes(self, path: str, data: bytes) -> None:
+        self._clients.container.upload_blob(path, data, overwrite=True)
+
+    def list(self, prefix: str) -> list[str]:
+        return sorted(b.name for b in self._clients.container.list_blobs(name_starts_with=prefix))
