@@ -143,7 +143,7 @@ class StorageSpec(_Model):
     connection_string: str = Field(
         description="${ENV_VAR} reference to a storage connection string, or UseDevelopmentStorage=true."
     )
-    container: str = "intact-staging"
+    container: str = Field(default="intact-staging", pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
     table_prefix: str = Field(default="intact", pattern=r"^[A-Za-z][A-Za-z0-9]{0,40}$")
 
     @field_validator("connection_string")

@@ -53,8 +53,10 @@ class StagingStore:
         return count
 
     def get_records(self, path: str) -> Iterator[dict[str, Any]]:
-        data = self._clients.container.download_blob(path).readall()
-        return read_ndjson_gz(data)
+        return read_ndjson_gz(self.get_bytes(path))
+
+    def get_bytes(self, path: str) -> bytes:
+        return bytes(self._clients.container.download_blob(path).readall())
 
     def put_json(self, path: str, document: Any) -> None:
         body = json.dumps(document, ensure_ascii=False, indent=1, default=str).encode("utf-8")

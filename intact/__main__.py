@@ -1,0 +1,3 @@
+from intact.cli import main
+
+raise SystemExit(main())

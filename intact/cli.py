@@ -1,0 +1,186 @@
+"""`python -m intact …` — run Intact on this machine, on the local durable runtime.
+
+  demo                 start Azurite + the Dataverse emulator, migrate the Close sample, report
+  serve                serve the function app's HTTP API on loopback (function keys enforced)
+  migrate SPEC         run a migration described by a YAML/JSON spec
+  status ID            status and per-object progress of a migration (or rollback) instance
+  rollback ID          delete exactly what migration ID created, children first
+  schema               print the spec's JSON Schema
+Each of migrate/status/rollback/demo takes --json: one JSON object whose `objects` maps every
+source object to {source, loaded, quarantined, skipped}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from intact import commands
+from shared.errors import IntactError
+
+DEFAULT_STATE = Path(".intact")
+TIMEOUT = 6 * 3600.0
+
+
+def _print_result(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result, indent=1, default=str))
+        return
+    from shared.reports import reconciliation_markdown
+
+    print(
+        f"\n{result['id']}: {result['runtime_status']}"
+        + (f" (run {result['run_id']})" if result["run_id"] else "")
+    )
+    if result["objects"]:
+        full = {n: {**c, "skip_rule": result["skip_rules"].get(n)} for n, c in result["objects"].items()}
+        print(reconciliation_markdown(full))
+    if result.get("tables"):
+        for table, t in result["tables"].items():
+            print(
+                f"  {table}: deleted {t['deleted']}, already gone {t['already_gone']}, planned {t['planned']}"
+            )
+    if result["error"]:
+        print(f"error: {result['error']}", file=sys.stderr)
+
+
+def _exit_code(result: dict[str, Any]) -> int:
+    if result["runtime_status"] != "Completed":
+        return 1
+    balanced = all(
+        c["source"] == c["loaded"] + c["quarantined"] + c["skipped"] for c in result["objects"].values()
+    )
+    return 0 if balanced else 1
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    spec = commands.read_spec(Path(args.spec))
+    rt = commands.open_runtime(Path(args.state_dir))
+    try:
+        iid = commands.start_migration(rt, spec)
+        body = commands.follow(rt, iid, None if args.json else commands.progress_printer(), TIMEOUT)
+    finally:
+        rt.close()
+    result = commands.result_json(body)
+    _print_result(result, args.json)
+    return _exit_code(result)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    rt = commands.open_runtime(Path(args.state_dir), start=False)
+    try:
+        body = commands.status_dict(rt, args.id)
+    finally:
+        rt.close()
+    if body is None:
+        print(f"no instance {args.id} in {args.state_dir}", file=sys.stderr)
+        return 2
+    _print_result(commands.result_json(body), args.json)
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    rt = commands.open_runtime(Path(args.state_dir))
+    try:
+        iid = commands.start_rollback(rt, args.id)
+        body = commands.follow(rt, iid, None if args.json else commands.progress_printer(), TIMEOUT)
+    finally:
+        rt.close()
+    result = commands.result_json(body)
+    _print_result(result, args.json)
+    return 0 if result["runtime_status"] == "Completed" else 1
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from intact.host import LocalFunctionsHost
+
+    key = os.environ.get("INTACT_FUNCTION_KEY") or secrets.token_urlsafe(24)
+    rt = commands.open_runtime(Path(args.state_dir))
+    host = LocalFunctionsHost(
+        commands.function_app_module().app,
+        rt,
+        host=args.host,
+        port=args.port,
+        function_keys={"default": key},
+        run_timers=args.timers,
+    )
+    url = host.start()
+    print(url, flush=True)
+    if "INTACT_FUNCTION_KEY" not in os.environ:
+        print(f"function key (send as x-functions-key): {key}", file=sys.stderr, flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        host.close()
+        rt.close()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from intact.demo import run_demo
+
+    return run_demo(Path(args.out), as_json=args.json)
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from shared.spec import spec_json_schema
+
+    print(json.dumps(spec_json_schema(), indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="intact", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    def with_state(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument(
+            "--state-dir", default=str(DEFAULT_STATE), help="local runtime state (default .intact)"
+        )
+        p.add_argument("--json", action="store_true", help="print one JSON object")
+        return p
+
+    p = with_state(sub.add_parser("migrate", help="run a migration from a spec file"))
+    p.add_argument("spec")
+    p.set_defaults(fn=cmd_migrate)
+    p = with_state(sub.add_parser("status", help="status of a migration or rollback"))
+    p.add_argument("id")
+    p.set_defaults(fn=cmd_status)
+    p = with_state(sub.add_parser("rollback", help="roll a migration back"))
+    p.add_argument("id")
+    p.set_defaults(fn=cmd_rollback)
+    p = sub.add_parser("serve", help="serve the HTTP API on loopback")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7071)
+    p.add_argument("--state-dir", default=str(DEFAULT_STATE))
+    p.add_argument("--timers", action="store_true", help="also run the delta timer on its schedule")
+    p.set_defaults(fn=cmd_serve)
+    p = sub.add_parser("demo", help="migrate the bundled Close sample into the emulator")
+    p.add_argument("--out", default="out", help="where reports go (default ./out)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_demo)
+    p = sub.add_parser("schema", help="print the migration spec's JSON Schema")
+    p.set_defaults(fn=cmd_schema)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.fn(args))
+    except IntactError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
