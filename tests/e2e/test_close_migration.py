@@ -41,8 +41,12 @@ def runtime(tmp_path: Path, env: None) -> Iterator[Any]:
 
 
 def _rows(dv_url: str, entity_set: str, select: str) -> list[dict[str, Any]]:
-    resp = httpx.get(f"{dv_url}/api/data/v9.2/{entity_set}", params={"$select": select},
-                     headers={"Authorization": "Bearer e2e-token"}, timeout=30)
+    resp = httpx.get(
+        f"{dv_url}/api/data/v9.2/{entity_set}",
+        params={"$select": select},
+        headers={"Authorization": "Bearer e2e-token"},
+        timeout=30,
+    )
     resp.raise_for_status()
     return list(resp.json()["value"])
 
@@ -76,7 +80,9 @@ def _expected(spec: MigrationSpec) -> dict[str, Any]:
 def test_COM_38_COM_39_migrate_rerun_rollback(runtime: Any, dataverse: Any, scope_id: str) -> None:
     spec = demo_spec(dataverse.url, migration_id=scope_id)
     exp = _expected(spec)
-    before_accounts = {r["accountid"]: r for r in _rows(dataverse.url, "accounts", "accountid,name,modifiedon")}
+    before_accounts = {
+        r["accountid"]: r for r in _rows(dataverse.url, "accounts", "accountid,name,modifiedon")
+    }
     assert PRE_EXISTING_ACCOUNT in before_accounts
 
     first = _run(runtime, commands.start_migration, spec)
@@ -85,18 +91,34 @@ def test_COM_38_COM_39_migrate_rerun_rollback(runtime: Any, dataverse: Any, scop
     for name, c in first["objects"].items():
         assert c["source"] == c["loaded"] + c["quarantined"] + c["skipped"], name
     leads, contacts = first["objects"]["leads"], first["objects"]["contacts"]
-    assert leads == {"source": len(exp["leads"]), "loaded": len(exp["leads"]) - len(exp["too_long"]),
-                     "quarantined": len(exp["too_long"]), "skipped": 0}
+    assert leads == {
+        "source": len(exp["leads"]),
+        "loaded": len(exp["leads"]) - len(exp["too_long"]),
+        "quarantined": len(exp["too_long"]),
+        "skipped": 0,
+    }
     assert contacts["loaded"] == len(exp["good"])
     assert contacts["quarantined"] == len(exp["bad_email"]) + len(exp["orphaned"])
-    assert first["skip_rules"] == {"opportunities": "object_not_in_profile", "tasks": "object_not_in_profile",
-                                   "activities": "object_not_in_profile"}
+    assert first["skip_rules"] == {
+        "opportunities": "object_not_in_profile",
+        "tasks": "object_not_in_profile",
+        "activities": "object_not_in_profile",
+    }
 
-    accounts = {r["accountid"]: r for r in _rows(dataverse.url, "accounts", "accountid,name,createdon,_ownerid_value")}
-    contact_rows = {r["contactid"]: r for r in _rows(
-        dataverse.url, "contacts", "contactid,lastname,createdon,_parentcustomerid_value,_ownerid_value")}
-    ours = {target_id(scope_id, "close", "leads", lead["id"]) for lead in exp["leads"]
-            if lead["id"] not in exp["too_long"]}
+    accounts = {
+        r["accountid"]: r for r in _rows(dataverse.url, "accounts", "accountid,name,createdon,_ownerid_value")
+    }
+    contact_rows = {
+        r["contactid"]: r
+        for r in _rows(
+            dataverse.url, "contacts", "contactid,lastname,createdon,_parentcustomerid_value,_ownerid_value"
+        )
+    }
+    ours = {
+        target_id(scope_id, "close", "leads", lead["id"])
+        for lead in exp["leads"]
+        if lead["id"] not in exp["too_long"]
+    }
     assert ours <= set(accounts)
     for cid, (lead_id, c) in exp["good"].items():
         row = contact_rows[target_id(scope_id, "close", "contacts", cid)]
@@ -120,7 +142,9 @@ def test_COM_38_COM_39_migrate_rerun_rollback(runtime: Any, dataverse: Any, scop
     # rollback: nothing the migration created is left; what existed before is untouched
     rolled = _run(runtime, commands.start_rollback, scope_id)
     assert rolled["runtime_status"] == "Completed"
-    after_accounts = {r["accountid"]: r for r in _rows(dataverse.url, "accounts", "accountid,name,modifiedon")}
+    after_accounts = {
+        r["accountid"]: r for r in _rows(dataverse.url, "accounts", "accountid,name,modifiedon")
+    }
     after_contacts = {r["contactid"] for r in _rows(dataverse.url, "contacts", "contactid")}
     assert not (ours & set(after_accounts))
     assert not ({target_id(scope_id, "close", "contacts", c) for c in exp["good"]} & after_contacts)
@@ -129,8 +153,9 @@ def test_COM_38_COM_39_migrate_rerun_rollback(runtime: Any, dataverse: Any, scop
     assert list(rolled["tables"]) == ["contact", "account"]
 
 
-def test_COM_36_delta_pickup_loads_only_changed_records(runtime: Any, dataverse: Any, scope_id: str,
-                                                        tmp_path: Path) -> None:
+def test_COM_36_delta_pickup_loads_only_changed_records(
+    runtime: Any, dataverse: Any, scope_id: str, tmp_path: Path
+) -> None:
     export = tmp_path / "export.json"
     shutil.copy(SAMPLE / "export.json", export)
     spec = demo_spec(dataverse.url, migration_id=scope_id)
@@ -154,8 +179,12 @@ def test_COM_36_delta_pickup_loads_only_changed_records(runtime: Any, dataverse:
     assert first["objects"]["contacts"] == {"source": 1, "loaded": 1, "quarantined": 0, "skipped": 0}
     assert first["objects"]["leads"]["source"] == 0
     contact_id = target_id(scope_id, "close", "contacts", changed["id"])
-    resp = httpx.get(f"{dataverse.url}/api/data/v9.2/contacts({contact_id})", params={"$select": "jobtitle"},
-                     headers={"Authorization": "Bearer e2e-token"}, timeout=30)
+    resp = httpx.get(
+        f"{dataverse.url}/api/data/v9.2/contacts({contact_id})",
+        params={"$select": "jobtitle"},
+        headers={"Authorization": "Bearer e2e-token"},
+        timeout=30,
+    )
     assert resp.status_code == 200
     assert resp.json()["jobtitle"] == "Chief Delta Officer"
 

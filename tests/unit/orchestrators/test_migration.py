@@ -1,0 +1,140 @@
+"""Level 1: drive the migration orchestrators with a fake context and check the control flow —
+stage order, phase order, wave width, reconciliation per phase, small custom status."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from orchestrators.migration import load_phase, migration
+from tests.unit.orchestrators.fake_context import FakeContext, user_function
+
+SPEC = {
+    "migration": {"id": "acme"},
+    "source": {"kind": "close", "path": "/data/export.json"},
+    "target": {"url": "http://127.0.0.1:1", "auth": {"kind": "static_token", "token": "${T}"}},
+    "storage": {"connection_string": "${S}"},
+}
+
+
+def _activities(chunks: dict[str, int], dop_hint: int = 2) -> dict[str, Any]:
+    def extract(run: dict[str, Any]) -> dict[str, Any]:
+        objs = {
+            name: {"records": n * 10, "malformed": 0, "chunks": [f"raw/{name}/{i}" for i in range(n)]}
+            for name, n in chunks.items()
+        }
+        return {"manifest_path": "m", "objects": objs, "max_cursor": "2025-01-01T00:00:00+00:00"}
+
+    def transform(ref: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "object": ref["object"],
+            "chunk_no": ref["chunk_no"],
+            "target_path": f"t/{ref['path']}",
+            "records": 10,
+            "transformed": 9,
+            "quarantined": 1,
+        }
+
+    def load(inp: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "object": inp["object"],
+            "chunk_no": inp["chunk_no"],
+            "loaded": 9,
+            "quarantined": 0,
+            "requests": 1,
+            "throttled_429": 0,
+            "wait_s": 0.0,
+        }
+
+    return {
+        "register_run": lambda _: None,
+        "probe_target": lambda _: {"dop_hint": dop_hint, "app_users": 1},
+        "extract_source": extract,
+        "match_owners": lambda _: {"owner_map_path": "o", "fallback_owner_id": None, "users": {}},
+        "transform_chunk": transform,
+        "load_chunk": load,
+        "reconcile_phase": lambda inp: {"objects": inp["objects"], "report_path": "r"},
+        "write_reports": lambda _: ["run.json", "run.md"],
+        "finish_run": lambda _: {"watermark": "w", "delta_until": "d"},
+    }
+
+
+@pytest.fixture
+def orchestrators() -> dict[str, Any]:
+    return {"load_phase": user_function(load_phase)}
+
+
+def test_stages_run_in_design_order_and_phases_in_load_order(orchestrators: dict[str, Any]) -> None:
+    ctx = FakeContext({"spec": SPEC}, _activities({"leads": 2, "contacts": 3, "tasks": 1}), orchestrators)
+    out = ctx.run(user_function(migration))
+    names = [n for n, _ in ctx.calls]
+    firsts = [
+        names.index(n)
+        for n in (
+            "register_run",
+            "probe_target",
+            "extract_source",
+            "match_owners",
+            "transform_chunk",
+            "load_phase",
+            "write_reports",
+            "finish_run",
+        )
+    ]
+    assert firsts == sorted(firsts)
+    loads = [inp["object"] for n, inp in ctx.calls if n == "load_chunk"]
+    assert loads == ["leads", "leads", "contacts", "contacts", "contacts"]  # COM-23: parents first
+    reconciles = [inp["phase"] for n, inp in ctx.calls if n == "reconcile_phase"]
+    assert reconciles == [1, 2, None]  # COM-35: a reconciliation after every phase, then overall
+    # the reconciliation of phase 1 happens before any phase-2 load
+    assert names.index("reconcile_phase") < max(
+        i for i, (n, inp) in enumerate(ctx.calls) if n == "load_chunk" and inp["object"] == "contacts"
+    )
+    assert out["objects"]["leads"] == {
+        "source": 20,
+        "loaded": 18,
+        "quarantined": 2,
+        "skipped": 0,
+        "skip_rule": None,
+    }
+    assert out["objects"]["tasks"] == {
+        "source": 10,
+        "loaded": 0,
+        "quarantined": 0,
+        "skipped": 10,
+        "skip_rule": "object_not_in_profile",
+    }
+    assert out["reports"] == ["run.json", "run.md"]
+
+
+def test_load_waves_never_exceed_dop_hint_times_users(orchestrators: dict[str, Any]) -> None:
+    ctx = FakeContext({"spec": SPEC}, _activities({"leads": 7, "contacts": 9}, dop_hint=3), orchestrators)
+    ctx.run(user_function(migration))
+    load_waves = [n for name, n in ctx.waves if name == "load_chunk"]
+    assert load_waves and max(load_waves) == 3
+    assert sum(load_waves) == 16
+
+
+def test_max_parallel_loads_caps_the_wave(orchestrators: dict[str, Any]) -> None:
+    spec = {**SPEC, "options": {"max_parallel_loads": 2}}
+    ctx = FakeContext({"spec": spec}, _activities({"leads": 5}, dop_hint=8), orchestrators)
+    ctx.run(user_function(migration))
+    assert max(n for name, n in ctx.waves if name == "load_chunk") == 2
+
+
+def test_custom_status_stays_small_and_reports_progress(orchestrators: dict[str, Any]) -> None:
+    ctx = FakeContext({"spec": SPEC}, _activities({"leads": 40, "contacts": 60}), orchestrators)
+    ctx.run(user_function(migration))
+    assert ctx.statuses[-1]["stage"] == "completed"
+    assert all(len(json.dumps(s)) < 16 * 1024 for s in ctx.statuses)
+    stages = [s["stage"] for s in ctx.statuses]
+    assert stages.index("extracting") < stages.index("transforming") < stages.index("completed")
+
+
+def test_an_invalid_spec_fails_before_any_activity() -> None:
+    ctx = FakeContext({"spec": {**SPEC, "migration": {"id": "Not Valid!"}}}, _activities({}))
+    with pytest.raises(ValueError, match="migration.id"):
+        ctx.run(user_function(migration))
+    assert ctx.calls == []
