@@ -135,6 +135,6 @@ def test_custom_status_stays_small_and_reports_progress(orchestrators: dict[str,
 
 def test_an_invalid_spec_fails_before_any_activity() -> None:
     ctx = FakeContext({"spec": {**SPEC, "migration": {"id": "Not Valid!"}}}, _activities({}))
-    with pytest.raises(ValueError, match="migration.id"):
+    with pytest.raises(ValueError, match=r"migration\.id"):
         ctx.run(user_function(migration))
     assert ctx.calls == []
