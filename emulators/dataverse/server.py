@@ -1,0 +1,149 @@
+"""HTTP plumbing: a stdlib ThreadingHTTPServer speaking HTTP/1.1 (keep-alive) in front of `Emulator`."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from .app import DROP, Emulator, EmulatorConfig
+from .limits import LimitConfig
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            return b"".join(chunks)
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _handle(self) -> None:
+        body = self._read_body()
+        result = self.server.emulator.handle(
+            self.command, self.path, self.headers, body, self.server.base_url
+        )
+        if result == DROP:
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        assert not isinstance(result, str)
+        payload = b""
+        if result.body is not None:
+            payload = json.dumps(result.body, separators=(",", ":")).encode("utf-8")
+        self.send_response(result.status)
+        if result.body is not None:
+            self.send_header("Content-Type", "application/json; odata.metadata=minimal")
+        self.send_header("OData-Version", "4.0")
+        for name, value in result.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if payload and self.command != "HEAD":
+            self.wfile.write(payload)
+
+    do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _handle
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
+
+    def __init__(self, address: tuple[str, int], emulator: Emulator, verbose: bool) -> None:
+        super().__init__(address, _Handler)
+        self.emulator = emulator
+        self.verbose = verbose
+        host, port = self.server_address[:2]
+        self.base_url = f"http://{host}:{port}"
+
+
+@dataclass
+class ServerHandle:
+    """A running emulator; `close()` stops serving and closes the database."""
+
+    base_url: str
+    emulator: Emulator
+    _server: _Server
+    _thread: threading.Thread
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/api/data/v9.2/"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+        self.emulator.close()
+
+    def __enter__(self) -> ServerHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def start_server(
+    port: int = 0,
+    db_path: str | None = None,
+    *,
+    host: str = "127.0.0.1",
+    users_file: str | None = None,
+    seed_file: str | None = None,
+    time_scale: float = 1.0,
+    limits: bool = True,
+    faults: str | None = None,
+    fault_seed: int | None = None,
+    dop_hint: int = 4,
+    max_bulk_targets: int = 1000,
+    max_requests: int = 6000,
+    max_execution_ms: int = 1_200_000,
+    max_concurrent: int = 52,
+    request_cost_ms: float = 10.0,
+    record_cost_ms: float = 5.0,
+    verbose: bool = False,
+) -> ServerHandle:
+    """Start the emulator on a background thread (port 0 picks a free port)."""
+    config = EmulatorConfig(
+        db_path=db_path,
+        users_file=users_file,
+        seed_file=seed_file,
+        faults=faults,
+        fault_seed=fault_seed,
+        dop_hint=dop_hint,
+        max_bulk_targets=max_bulk_targets,
+        limits=LimitConfig(
+            enabled=limits,
+            max_requests=max_requests,
+            max_execution_ms=max_execution_ms,
+            max_concurrent=max_concurrent,
+            time_scale=time_scale,
+            request_cost_ms=request_cost_ms,
+            record_cost_ms=record_cost_ms,
+        ),
+    )
+    emulator = Emulator(config)
+    server = _Server((host, port), emulator, verbose)
+    thread = threading.Thread(target=server.serve_forever, name="dataverse-emulator", daemon=True)
+    thread.start()
+    return ServerHandle(server.base_url, emulator, server, thread)
