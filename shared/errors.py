@@ -87,10 +87,13 @@ class TargetRequestFailed(FatalError):
 
     code = "TargetRequestFailed"
 
-    def __init__(self, message: str, *, status: int, error_code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int, error_code: str | None = None, dataverse_message: str = ""
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.error_code = error_code
+        self.dataverse_message = dataverse_message
 
 
 class RecordError(IntactError):

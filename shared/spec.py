@@ -146,6 +146,13 @@ class StorageSpec(_Model):
     container: str = Field(default="intact-staging", pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
     table_prefix: str = Field(default="intact", pattern=r"^[A-Za-z][A-Za-z0-9]{0,40}$")
 
+    @field_validator("container")
+    @classmethod
+    def _no_double_hyphen(cls, v: str) -> str:
+        if "--" in v:
+            raise ValueError("a Blob container name may not contain consecutive hyphens")
+        return v
+
     @field_validator("connection_string")
     @classmethod
     def _ref(cls, v: str) -> str:

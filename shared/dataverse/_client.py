@@ -176,10 +176,11 @@ class DataverseClient:
                 return rows
             resp = self.request("GET", nxt, headers={"Prefer": f"odata.maxpagesize={page_size}"})
 
-    def upsert_multiple(self, entity_set: str, table: str, rows: list[dict[str, Any]]) -> None:
+    def upsert_multiple(self, entity_set: str, table: str, rows: list[dict[str, Any]]) -> int:
         """One UpsertMultiple request; atomic on standard tables (any bad row fails them all)."""
         targets = [{"@odata.type": f"Microsoft.Dynamics.CRM.{table}", **r} for r in rows]
-        self.request("POST", f"{entity_set}/Microsoft.Dynamics.CRM.UpsertMultiple", json={"Targets": targets})
+        path = f"{entity_set}/Microsoft.Dynamics.CRM.UpsertMultiple"
+        return self.request("POST", path, json={"Targets": targets}).status_code
 
     def delete(self, entity_set: str, row_id: str) -> bool:
         """Delete one row; False when it was already gone (rollback is idempotent)."""

@@ -65,7 +65,10 @@ def error_for_response(response: httpx.Response) -> IntactError:
             f"Dataverse is unavailable (HTTP {status}, {code})", retry_after=retry_after_seconds(response)
         )
     return TargetRequestFailed(
-        f"Dataverse refused the request (HTTP {status}, {code}): {message}", status=status, error_code=code
+        f"Dataverse refused the request (HTTP {status}, {code}): {message}",
+        status=status,
+        error_code=code,
+        dataverse_message=message,
     )
 
 

@@ -17,6 +17,12 @@ from shared.dataverse._client import DataverseClient
 from shared.errors import TargetRequestFailed
 
 Outcome = Literal["loaded", "rejected"]
+# Statuses that say the *request* is wrong (no such table, verb, size or media type): splitting
+# the batch cannot help, and quarantining every row would hide the fault behind balanced counts.
+REQUEST_LEVEL_STATUSES = frozenset({401, 403, 404, 405, 413, 415})
+# Statuses that say the *request* is wrong (no such table, verb, size or media type): splitting
+# the batch cannot help, and quarantining every row would hide the fault behind balanced counts.
+REQUEST_LEVEL_STATUSES = frozenset({401, 403, 404, 405, 413, 415})
 _FIELD_PATTERNS = [
     re.compile(r"'(\w+)' attribute"),
     re.compile(r"property '(\w+)'", re.IGNORECASE),
@@ -88,13 +94,13 @@ def _write_isolating(
     started = clock()
     before = client.stats.as_dict()
     try:
-        client.upsert_multiple(entity_set, table, [w.row for w in batch])
+        status = client.upsert_multiple(entity_set, table, [w.row for w in batch])
     except TargetRequestFailed as exc:
-        if exc.status >= 500 or exc.status in (401, 403):
+        if exc.status >= 500 or exc.status in REQUEST_LEVEL_STATUSES:
             raise
         result.requests.append(_log(batch, exc.status, started, clock, before, client, exc.error_code))
         if len(batch) == 1:
-            msg = str(exc).split(": ", 1)[-1]
+            msg = exc.dataverse_message
             result.outcomes.append(
                 RowOutcome(batch[0].source_id, "rejected", exc.error_code, msg, failing_field(msg))
             )
@@ -103,7 +109,7 @@ def _write_isolating(
         _write_isolating(client, entity_set, table, batch[:mid], result, clock)
         _write_isolating(client, entity_set, table, batch[mid:], result, clock)
         return
-    result.requests.append(_log(batch, 204, started, clock, before, client, None))
+    result.requests.append(_log(batch, status, started, clock, before, client, None))
     result.outcomes.extend(RowOutcome(w.source_id, "loaded") for w in batch)
 
 

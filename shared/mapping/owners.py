@@ -55,7 +55,9 @@ def match_users(
     for su in system_users:
         for key in (su.internalemailaddress, su.domainname):
             if key:
-                by_email.setdefault(key.strip().lower(), su)
+                known = by_email.get(key.strip().lower())
+                if known is None or (known.isdisabled and not su.isdisabled):
+                    by_email[key.strip().lower()] = su
     out: dict[str, OwnerMatch] = {}
     for u in source_users:
         if not u.email:

@@ -48,7 +48,7 @@ class LookupMap(_Model):
     required: bool = False
 
 
-class OwnerMap(_Model):
+class OwnerFields(_Model):
     from_: list[str] = Field(
         alias="from", min_length=1, description="Source user-id fields, first present wins"
     )
@@ -62,7 +62,7 @@ class ObjectMap(_Model):
     phase: int = Field(ge=1)
     fields: list[FieldMap]
     lookups: list[LookupMap] = []
-    owner: OwnerMap | None = None
+    owner: OwnerFields | None = None
 
 
 class SkipMap(_Model):

@@ -61,7 +61,7 @@ def transform_record(
                 value = CONVERTERS[fm.convert](value)
             except ValueError as exc:
                 raise fail(InvalidField, fm.from_, f"{fm.from_} → {obj.table}.{fm.to}: {exc}") from None
-        if isinstance(value, str) and value == "":
+        if isinstance(value, str) and not value.strip():
             value = None
         if value is None:
             if fm.required:

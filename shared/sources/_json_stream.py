@@ -18,6 +18,15 @@ class JsonStreamError(ValueError):
     """The document is not a JSON array of values."""
 
 
+def _may_continue(value: Any, buf: str, end: int) -> bool:
+    if end >= len(buf):
+        return True
+    return isinstance(value, int | float) and not isinstance(value, bool) and buf[end] in _NUMBER_CHARS
+
+
+_NUMBER_CHARS = frozenset(".eE+-0123456789")
+
+
 def iter_json_array(stream: IO[str]) -> Iterator[Any]:
     """Yield each element of the top-level array in `stream`."""
     buf = ""
@@ -61,8 +70,8 @@ def iter_json_array(stream: IO[str]) -> Iterator[Any]:
             except json.JSONDecodeError as exc:
                 if eof or not fill():
                     raise JsonStreamError(f"malformed JSON near character {exc.pos}") from None
-        # a number at the very end of the buffer may be cut off: make sure a delimiter follows
-        if end >= len(buf) and not eof and fill():
+        # a number at the end of the buffer may be cut off (`1` of `1.5`, `2e` of `2e10`): read on
+        if not eof and _may_continue(value, buf, end) and fill():
             continue
         pos = end
         yield value

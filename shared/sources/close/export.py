@@ -7,7 +7,6 @@ The CSV export is refused: it silently drops every call, email, SMS and task (CL
 from __future__ import annotations
 
 import gzip
-import io
 import json
 from collections.abc import Iterator
 from datetime import datetime
@@ -55,6 +54,10 @@ class CloseExport:
                     yield from self._split_lead(n, lead, since)
             except JsonStreamError as exc:
                 raise SourceFormatRefused(f"{self.path.name} is not a Close JSON export: {exc}") from None
+            except UnicodeDecodeError:
+                raise SourceFormatRefused(
+                    f"{self.path.name} is not UTF-8 JSON (a Close JSON export)"
+                ) from None
 
     def users(self) -> list[SourceUser]:
         """Close users (the `GET user/` response saved beside the export)."""
@@ -71,12 +74,18 @@ class CloseExport:
     def _open(self) -> IO[str]:
         if not self.path.exists():
             raise SourceFormatRefused(f"export file {self.path} does not exist")
-        raw = self.path.open("rb")
-        head = raw.read(2)
-        raw.seek(0)
-        binary: IO[bytes] = gzip.GzipFile(fileobj=raw) if head == b"\x1f\x8b" else raw
-        text = io.TextIOWrapper(binary, encoding="utf-8-sig")
-        probe = text.read(4096)
+        with self.path.open("rb") as raw:
+            gzipped = raw.read(2) == b"\x1f\x8b"
+        text: IO[str] = (
+            gzip.open(self.path, "rt", encoding="utf-8-sig")  # noqa: SIM115 - returned open to the caller
+            if gzipped
+            else self.path.open("r", encoding="utf-8-sig")
+        )
+        try:
+            probe = text.read(4096)
+        except (UnicodeDecodeError, OSError, EOFError):
+            text.close()
+            raise SourceFormatRefused(f"{self.path.name} is not UTF-8 JSON (a Close JSON export)") from None
         if not probe.lstrip().startswith("["):
             text.close()
             raise SourceFormatRefused(

@@ -198,10 +198,6 @@ def test_container_name_refused(name: str) -> None:
         parse_spec(_spec(storage={"connection_string": "${X}", "container": name}))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: StorageSpec.container pattern allows consecutive hyphens, which Azure Blob refuses",
-)
 def test_container_name_with_consecutive_hyphens_refused() -> None:
     with pytest.raises(ConfigError, match=r"storage\.container"):
         parse_spec(_spec(storage={"connection_string": "${X}", "container": "intact--staging"}))

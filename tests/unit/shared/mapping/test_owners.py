@@ -67,11 +67,6 @@ def test_owner_map_round_trips_through_json() -> None:
     assert OwnerMap.model_validate_json(owners.model_dump_json()) == owners
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: match_users keeps the first systemuser per email, so a disabled duplicate shadows an "
-    "enabled user with the same address",
-)
 def test_COM_17_enabled_user_preferred_over_disabled_duplicate() -> None:
     old = SystemUser(systemuserid="su-old", internalemailaddress="erin@contoso.example", isdisabled=True)
     new = SystemUser(systemuserid="su-new", internalemailaddress="erin@contoso.example")

@@ -43,10 +43,6 @@ def test_integers_cut_at_buffer_end(monkeypatch: pytest.MonkeyPatch, read_size: 
     assert _stream(text) == json.loads(text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a float/exponent cut after '1.' or '2e' at a buffer end is decoded as its integer prefix",
-)
 @pytest.mark.parametrize("read_size", range(1, 8))
 def test_fractions_and_exponents_cut_at_buffer_end(monkeypatch: pytest.MonkeyPatch, read_size: int) -> None:
     monkeypatch.setattr(_json_stream, "_READ", read_size)
@@ -57,10 +53,6 @@ def test_fractions_and_exponents_with_default_read_size() -> None:
     assert _stream(NUMBERS) == json.loads(NUMBERS)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: with the real 64 KiB read size a float straddling the buffer end is split (1.5 -> 1)",
-)
 def test_float_straddling_the_default_buffer_end() -> None:
     padding = "x" * (_json_stream._READ - 7)  # puts "1." in the last two characters of the first read
     text = f'["{padding}", 1.5]'
