@@ -290,7 +290,9 @@ def compile_filter(node: Node, resolve: Resolver, params: list[Any]) -> str:
         right = compile_filter(node.right, resolve, params)
         return f"({left} {'AND' if isinstance(node, And) else 'OR'} {right})"
     if isinstance(node, Not):
-        return f"(NOT COALESCE({compile_filter(node.operand, resolve, params)}, 0))"
+        return (
+            f"(NOT {compile_filter(node.operand, resolve, params)})"  # NULL stays excluded, like SQL Server
+        )
     expr, attr = resolve(node.prop)
     is_text = attr is not None and attr.type in ("String", "Memo", "EntityName", None)
     if isinstance(node, Function):

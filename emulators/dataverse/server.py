@@ -16,7 +16,12 @@ from .limits import LimitConfig
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    wbufsize = 1 << 16  # one write per response (headers + body); flushed by handle_one_request
     server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:
@@ -144,6 +149,8 @@ def start_server(
     )
     emulator = Emulator(config)
     server = _Server((host, port), emulator, verbose)
-    thread = threading.Thread(target=server.serve_forever, name="dataverse-emulator", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="dataverse-emulator", daemon=True
+    )
     thread.start()
     return ServerHandle(server.base_url, emulator, server, thread)
