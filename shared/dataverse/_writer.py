@@ -20,6 +20,16 @@ Outcome = Literal["loaded", "rejected"]
 # Statuses that say the *request* is wrong (no such table, verb, size or media type): splitting
 # the batch cannot help, and quarantining every row would hide the fault behind balanced counts.
 REQUEST_LEVEL_STATUSES = frozenset({401, 403, 404, 405, 413, 415})
+# ...except a 404 that names one row's missing lookup target ("account With Id = … Does Not Exist").
+ROW_LEVEL_NOT_FOUND = frozenset({"0x80040217"})
+
+
+def is_request_level(exc: TargetRequestFailed) -> bool:
+    if exc.status >= 500:
+        return True
+    if exc.status == 404 and exc.error_code in ROW_LEVEL_NOT_FOUND:
+        return False
+    return exc.status in REQUEST_LEVEL_STATUSES
 # Statuses that say the *request* is wrong (no such table, verb, size or media type): splitting
 # the batch cannot help, and quarantining every row would hide the fault behind balanced counts.
 REQUEST_LEVEL_STATUSES = frozenset({401, 403, 404, 405, 413, 415})
@@ -96,7 +106,7 @@ def _write_isolating(
     try:
         status = client.upsert_multiple(entity_set, table, [w.row for w in batch])
     except TargetRequestFailed as exc:
-        if exc.status >= 500 or exc.status in REQUEST_LEVEL_STATUSES:
+        if is_request_level(exc):
             raise
         result.requests.append(_log(batch, exc.status, started, clock, before, client, exc.error_code))
         if len(batch) == 1:

@@ -172,3 +172,16 @@ def test_unknown_entity_set_stops_the_load() -> None:
 )
 def test_failing_field(message: str, field: str | None) -> None:
     assert failing_field(message) == field
+
+
+def test_a_missing_lookup_target_404_is_a_row_error_not_a_request_error() -> None:
+    """Dataverse answers a bind to a missing row with 404 0x80040217 (compose-http-requests-handle-
+    errors.md); only that row is bad, unlike 404 0x8006088a for an unknown entity set."""
+    from shared.dataverse._writer import is_request_level
+    from shared.errors import TargetRequestFailed
+
+    missing_row = TargetRequestFailed("x", status=404, error_code="0x80040217")
+    unknown_set = TargetRequestFailed("x", status=404, error_code="0x8006088a")
+    assert not is_request_level(missing_row)
+    assert is_request_level(unknown_set)
+    assert not is_request_level(TargetRequestFailed("x", status=400, error_code="0x80044331"))
