@@ -43,6 +43,7 @@ class _Child:
     def __init__(self) -> None:
         self._proc: subprocess.Popen[str] | None = None
         self._lines: list[str] = []
+        self._reader: threading.Thread | None = None
 
     def _spawn(self, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[str]:
         self._proc = subprocess.Popen(
@@ -72,8 +73,8 @@ class _Child:
                     box.append(line)
             box.append(None)
 
-        t = threading.Thread(target=reader, daemon=True)
-        t.start()
+        self._reader = threading.Thread(target=reader, daemon=True)
+        self._reader.start()
         seen = 0
         while time.monotonic() < deadline:
             while seen < len(box):
@@ -93,14 +94,20 @@ class _Child:
         raise ServiceError(f"{self.__class__.__name__} did not start in {timeout}s:\n" + "".join(self._lines))
 
     def stop(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.terminate()
             try:
-                self._proc.wait(timeout=10)
+                proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-        self._proc = None
+                proc.kill()
+                proc.wait()
+        if self._reader is not None:
+            self._reader.join(timeout=5)  # EOF after the child exits
+        if proc.stdout is not None:
+            proc.stdout.close()
 
     def __enter__(self) -> _Child:
         return self
