@@ -63,7 +63,7 @@ def test_activity_in_flight_when_the_process_died_is_run_again(tmp_path: Path) -
         knobs.gate.set()
         rt.wait_for_completion(iid, TIMEOUT)
 
-    app2, knobs2 = build_app()
+    app2, _ = build_app()
     with LocalRuntime(app2, store_path=snapshot, clock=RealClock()) as rt2:
         assert rt2.get_status(iid).runtime_status == "Running"  # type: ignore[union-attr]
         status = rt2.wait_for_completion(iid, TIMEOUT)
