@@ -101,7 +101,7 @@ def test_external_event_wins_the_race_and_cancels_the_timer(knobs_app: tuple) ->
         status = rt.wait_for_completion(iid, TIMEOUT)
         assert status.output == {"approved": {"by": "ops"}}
         assert status.custom_status == "waiting for approval"
-        assert rt._timers.__len__() == 1  # still queued, but cancelled: it will not fire
+        assert len(rt._timers) == 1  # still queued, but cancelled: it will not fire
         clock.advance(48 * 3600)
         history = _events(rt, iid)
         assert not [e for e in history if e["EventType"] == EventType.TIMER_FIRED]
