@@ -49,6 +49,7 @@ def server(azurite: Any, dataverse: Any, tmp_path: Path) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+        proc.stdout.close()
 
 
 def _follow(client: httpx.Client, status_url: str, timeout: float = 300) -> dict[str, Any]:
