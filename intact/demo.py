@@ -79,9 +79,7 @@ def run_demo(out: Path, *, as_json: bool = False) -> int:
         os.environ[DEMO_TOKEN_VAR] = "demo-" + os.urandom(8).hex()
         spec = demo_spec(dv.url)
         (out / "demo-spec.yaml").write_text(yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
-        say(
-            f"Dataverse emulator: {dv.url}\nMigrating the Close sample (spec: {out / 'demo-spec.yaml'})"
-        )
+        say(f"Dataverse emulator: {dv.url}\nMigrating the Close sample (spec: {out / 'demo-spec.yaml'})")
         rt = commands.open_runtime(Path(tmp) / "state")
         try:
             iid = commands.start_migration(rt, spec)

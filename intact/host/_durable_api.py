@@ -80,27 +80,29 @@ class DurableApi:
     def binding_json(self, base_url: str, rpc_base_url: str, code: str) -> str:
         """The durableClient binding value the extension passes to a function (a JSON string)."""
         webhooks = f"{base_url}/{WEBHOOK_PREFIX}"
-        return json.dumps({
-            "taskHubName": TASK_HUB,
-            "creationUrls": {
-                "createNewInstancePostUri":
-                    f"{webhooks}/orchestrators/{{functionName}}[/{{instanceId}}]?code={quote(code)}",
-                "createAndWaitOnNewInstancePostUri":
-                    f"{webhooks}/orchestrators/{{functionName}}[/{{instanceId}}]?timeout={{timeoutInSeconds}}"
+        create = f"{webhooks}/orchestrators/{{functionName}}[/{{instanceId}}]"
+        return json.dumps(
+            {
+                "taskHubName": TASK_HUB,
+                "creationUrls": {
+                    "createNewInstancePostUri": f"{create}?code={quote(code)}",
+                    "createAndWaitOnNewInstancePostUri": f"{create}?timeout={{timeoutInSeconds}}"
                     f"&pollingInterval={{intervalInSeconds}}&code={quote(code)}",
-            },
-            "managementUrls": self.management_urls(base_url, code),
-            "baseUrl": webhooks,
-            "requiredQueryStringParameters": f"code={quote(code)}",
-            "rpcBaseUrl": rpc_base_url,
-            "httpBaseUrl": "",
-            "maxGrpcMessageSizeInBytes": 0,
-        })
+                },
+                "managementUrls": self.management_urls(base_url, code),
+                "baseUrl": webhooks,
+                "requiredQueryStringParameters": f"code={quote(code)}",
+                "rpcBaseUrl": rpc_base_url,
+                "httpBaseUrl": "",
+                "maxGrpcMessageSizeInBytes": 0,
+            }
+        )
 
     # -- requests -------------------------------------------------------------------------
 
-    def handle(self, method: str, parts: list[str], query: dict[str, str], body: bytes,
-               base_url: str, code: str) -> Reply:
+    def handle(
+        self, method: str, parts: list[str], query: dict[str, str], body: bytes, base_url: str, code: str
+    ) -> Reply:
         """`parts` is the path below the mount point, e.g. ["instances", "abc", "terminate"]."""
         try:
             return self._route(method, parts, query, body, base_url, code)
@@ -113,8 +115,9 @@ class DurableApi:
         except ValueError as exc:
             return Reply(400, {"message": f"bad request: {exc}"})
 
-    def _route(self, method: str, parts: list[str], query: dict[str, str], body: bytes,
-               base_url: str, code: str) -> Reply:
+    def _route(
+        self, method: str, parts: list[str], query: dict[str, str], body: bytes, base_url: str, code: str
+    ) -> Reply:
         head = parts[0] if parts else ""
         if head == "orchestrators" and method == "POST" and len(parts) in (2, 3):
             wanted_id = parts[2] if len(parts) == 3 else None
@@ -167,8 +170,11 @@ class DurableApi:
 
     def _purge_many(self, query: dict[str, str]) -> Reply:
         wanted = [s for s in query.get("runtimeStatus", "").split(",") if s] or sorted(_TERMINAL)
-        deleted = sum(self.runtime.purge(s.instance_id)
-                      for s in self.runtime.list_instances(runtime_status=wanted) if s.is_terminal)
+        deleted = sum(
+            self.runtime.purge(s.instance_id)
+            for s in self.runtime.list_instances(runtime_status=wanted)
+            if s.is_terminal
+        )
         return Reply(200 if deleted else 404, {"instancesDeleted": deleted})
 
 

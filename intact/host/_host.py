@@ -51,8 +51,9 @@ class _SharedLoop:
         with cls._lock:
             if cls._loop is None:
                 cls._loop = asyncio.new_event_loop()
-                cls._thread = threading.Thread(target=cls._loop.run_forever, name="intact-host-loop",
-                                               daemon=True)
+                cls._thread = threading.Thread(
+                    target=cls._loop.run_forever, name="intact-host-loop", daemon=True
+                )
                 cls._thread.start()
             cls._users += 1
             return cls._loop
@@ -85,8 +86,16 @@ class LocalFunctionsHost:
     ADMIN takes only `master_key` (generated per host). Send it as `x-functions-key` or `?code=`.
     """
 
-    def __init__(self, app: df.DFApp, runtime: LocalRuntime, *, host: str = "127.0.0.1", port: int = 0,
-                 function_keys: dict[str, str] | None = None, run_timers: bool = False) -> None:
+    def __init__(
+        self,
+        app: df.DFApp,
+        runtime: LocalRuntime,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        function_keys: dict[str, str] | None = None,
+        run_timers: bool = False,
+    ) -> None:
         self.app = app
         self.runtime = runtime
         self.functions = function_index(app)
@@ -115,14 +124,19 @@ class LocalFunctionsHost:
         self._server.daemon_threads = True
         host, port = self._server.server_address[:2]
         self.base_url = f"http://{host}:{port}"
-        serve = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                 name="intact-host-http", daemon=True)
+        serve = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="intact-host-http",
+            daemon=True,
+        )
         serve.start()
         self._threads.append(serve)
         if self.run_timers:
             for info in self.functions.timers.values():
-                t = threading.Thread(target=self._timer_loop, args=(info,), name=f"timer-{info.name}",
-                                     daemon=True)
+                t = threading.Thread(
+                    target=self._timer_loop, args=(info,), name=f"timer-{info.name}", daemon=True
+                )
                 t.start()
                 self._threads.append(t)
         return self.base_url
@@ -142,8 +156,9 @@ class LocalFunctionsHost:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     # -- invoking functions ------------------------------------------------------------------
@@ -157,8 +172,12 @@ class LocalFunctionsHost:
         """Run the user function; coroutines go to the shared loop, sync code runs in this thread."""
         target: Callable[..., Any] = info.func
         if "context" in inspect.signature(target).parameters:
-            kwargs["context"] = SimpleNamespace(invocation_id=str(uuid.uuid4()), function_name=info.name,
-                                                function_directory="", trace_context=None)
+            kwargs["context"] = SimpleNamespace(
+                invocation_id=str(uuid.uuid4()),
+                function_name=info.name,
+                function_directory="",
+                trace_context=None,
+            )
         result = target(**kwargs)
         if inspect.isawaitable(result):
             assert self._loop is not None
@@ -177,8 +196,11 @@ class LocalFunctionsHost:
         info = self.functions.timers[function_name]
         schedule = CronSchedule.parse(info.trigger["schedule"])
         now = datetime.now(UTC)
-        status = {"Last": now.isoformat(), "Next": schedule.next_after(now).isoformat(),
-                  "LastUpdated": now.isoformat()}
+        status = {
+            "Last": now.isoformat(),
+            "Next": schedule.next_after(now).isoformat(),
+            "LastUpdated": now.isoformat(),
+        }
         request = TimerRequest(past_due=past_due, schedule_status=status, schedule={"AdjustForDST": True})
         kwargs = {info.trigger_arg: request, **self._bindings_for(info, self.base_url)}
         return self._call(info, kwargs)
@@ -213,8 +235,9 @@ class LocalFunctionsHost:
             allowed.append(self.system_key)
         return any(hmac.compare_digest(supplied.encode(), k.encode()) for k in allowed)
 
-    def handle(self, method: str, raw_path: str, headers: dict[str, str],
-               body: bytes) -> Reply | func.HttpResponse:
+    def handle(
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes
+    ) -> Reply | func.HttpResponse:
         """Route one request: durable RPC, durable webhooks, or an app function under /api."""
         split = urlsplit(raw_path)
         query = dict(parse_qsl(split.query, keep_blank_values=True))
@@ -222,12 +245,12 @@ class LocalFunctionsHost:
         base_url = f"http://{headers.get('host') or self.base_url.removeprefix('http://')}"
         supplied = headers.get("x-functions-key") or query.get("code")
         if path.startswith(self._rpc_segment + "/") or path == self._rpc_segment:
-            parts = path[len(self._rpc_segment):].strip("/").split("/")
+            parts = path[len(self._rpc_segment) :].strip("/").split("/")
             return self._durable.handle(method, parts, query, body, base_url, self.system_key)
         if path.startswith(WEBHOOK_PREFIX + "/"):
             if not self._authorized("function", supplied, webhook=True):
                 return Reply(401, {"message": "a function key is required (x-functions-key or ?code=)"})
-            parts = path[len(WEBHOOK_PREFIX):].strip("/").split("/")
+            parts = path[len(WEBHOOK_PREFIX) :].strip("/").split("/")
             return self._durable.handle(method, parts, query, body, base_url, self.system_key)
         if not path.lower().startswith("api/") and path.lower() != "api":
             return Reply(404, {"message": "not found"})
@@ -242,8 +265,9 @@ class LocalFunctionsHost:
             if not self._authorized(str(info.trigger.get("authLevel", "function")).lower(), supplied):
                 return Reply(401, {"message": "a function key is required (x-functions-key or ?code=)"})
             url = f"{base_url}/{path}" + (f"?{split.query}" if split.query else "")
-            request = func.HttpRequest(method, url, headers=headers, params=query, route_params=params,
-                                       body=body)
+            request = func.HttpRequest(
+                method, url, headers=headers, params=query, route_params=params, body=body
+            )
             kwargs = {info.trigger_arg: request, **self._bindings_for(info, base_url)}
             try:
                 return _as_response(self._call(info, kwargs))

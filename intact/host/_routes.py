@@ -18,7 +18,7 @@ class Route:
         regex, pos = "", 0
         template = template.strip("/")
         for match in _PARAM.finditer(template):
-            regex += re.escape(template[pos:match.start()])
+            regex += re.escape(template[pos : match.start()])
             catch_all, name, optional = match.group(1), match.group(2), match.group(3)
             body = f"(?P<{name}>.+)" if catch_all else f"(?P<{name}>[^/]+)"
             if optional or catch_all:

@@ -45,8 +45,11 @@ from intact.runtime._store import Instance, MemoryStore, SqliteStore, Store
 from intact.runtime._timers import TimerQueue
 
 log = logging.getLogger("intact.runtime")
-_UNSUPPORTED = {ActionType.CALL_ENTITY: "entities", ActionType.SIGNAL_ENTITY: "entities",
-                ActionType.CALL_HTTP: "call_http"}
+_UNSUPPORTED = {
+    ActionType.CALL_ENTITY: "entities",
+    ActionType.SIGNAL_ENTITY: "entities",
+    ActionType.CALL_HTTP: "call_http",
+}
 
 
 @dataclass
@@ -89,8 +92,14 @@ class LocalRuntime:
     re-running activities that were scheduled but had not reported back (at-least-once).
     """
 
-    def __init__(self, app: df.DFApp, *, store_path: Path | None = None, max_activity_workers: int = 8,
-                 clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        app: df.DFApp,
+        *,
+        store_path: Path | None = None,
+        max_activity_workers: int = 8,
+        clock: Clock | None = None,
+    ) -> None:
         self.app = app
         self.functions: FunctionIndex = function_index(app)
         self.clock: Clock = clock or RealClock()
@@ -119,8 +128,9 @@ class LocalRuntime:
                 raise LocalRuntimeError("this runtime was closed; create a new one")
             self._started = True
             self._orchestrator_pool = ThreadPoolExecutor(4, thread_name_prefix="intact-orchestrator")
-            self._activity_pool = ThreadPoolExecutor(self._max_activity_workers,
-                                                     thread_name_prefix="intact-activity")
+            self._activity_pool = ThreadPoolExecutor(
+                self._max_activity_workers, thread_name_prefix="intact-activity"
+            )
             for inst in self._store.load_all(["Pending", "Running", "ContinuedAsNew"]):
                 self._live[inst.instance_id] = inst
             for inst in list(self._live.values()):
@@ -143,8 +153,9 @@ class LocalRuntime:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     # -- client API --------------------------------------------------------------------------
@@ -156,14 +167,16 @@ class LocalRuntime:
     def start_new_json(self, orchestrator_name: str, instance_id: str | None, input_json: str | None) -> str:
         """`start_new` with the input already serialized (as the HTTP management API receives it)."""
         if orchestrator_name not in self.functions.orchestrators:
-            raise UnknownFunctionError(f"The function '{orchestrator_name}' doesn't exist or is not an "
-                                       "orchestrator function")
+            raise UnknownFunctionError(
+                f"The function '{orchestrator_name}' doesn't exist or is not an orchestrator function"
+            )
         iid = instance_id or uuid.uuid4().hex
         with self._lock:
             existing = self._live.get(iid) or self._store.load(iid)
             if existing is not None and existing.status not in TERMINAL:
                 raise InstanceExistsError(
-                    f"An Orchestration instance with the status {existing.status} already exists: {iid}")
+                    f"An Orchestration instance with the status {existing.status} already exists: {iid}"
+                )
             self._create(iid, orchestrator_name, input_json)
         return iid
 
@@ -189,7 +202,8 @@ class LocalRuntime:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise TimeoutError(
-                        f"instance {instance_id} still {status.runtime_status} after {timeout} s")
+                        f"instance {instance_id} still {status.runtime_status} after {timeout} s"
+                    )
                 self._cond.wait(min(remaining, 0.5 if self._started else 0.05))
 
     def raise_event(self, instance_id: str, event_name: str, data: Any = None) -> None:
@@ -233,9 +247,14 @@ class LocalRuntime:
 
     def _status(self, inst: Instance, show_history: bool) -> InstanceStatus:
         return InstanceStatus(
-            instance_id=inst.instance_id, name=inst.name, runtime_status=inst.status,  # type: ignore[arg-type]
-            input=_loads(inst.input_json), custom_status=_loads(inst.custom_status_json),
-            output=_loads(inst.output_json), created_time=inst.created, last_updated_time=inst.updated,
+            instance_id=inst.instance_id,
+            name=inst.name,
+            runtime_status=inst.status,  # type: ignore[arg-type]
+            input=_loads(inst.input_json),
+            custom_status=_loads(inst.custom_status_json),
+            output=_loads(inst.output_json),
+            created_time=inst.created,
+            last_updated_time=inst.updated,
             history=[h.for_status_api(e) for e in inst.history] if show_history else None,
         )
 
@@ -258,12 +277,26 @@ class LocalRuntime:
         with self._cond:
             self._cond.notify_all()
 
-    def _create(self, iid: str, name: str, input_json: str | None, parent: Instance | None = None,
-                parent_task_id: int | None = None) -> Instance:
+    def _create(
+        self,
+        iid: str,
+        name: str,
+        input_json: str | None,
+        parent: Instance | None = None,
+        parent_task_id: int | None = None,
+    ) -> Instance:
         now = self.clock.now()
-        inst = Instance(iid, name, "Pending", now, now, input_json=input_json,
-                        parent_instance_id=parent.instance_id if parent else None,
-                        parent_task_id=parent_task_id, execution=uuid.uuid4().hex)
+        inst = Instance(
+            iid,
+            name,
+            "Pending",
+            now,
+            now,
+            input_json=input_json,
+            parent_instance_id=parent.instance_id if parent else None,
+            parent_task_id=parent_task_id,
+            execution=uuid.uuid4().hex,
+        )
         self._live[iid] = inst
         self._save(inst)
         self._kick(iid)
@@ -300,8 +333,9 @@ class LocalRuntime:
                 except Exception as exc:
                     self._crash(inst, exc)
                     continue
-            result = run_episode(orchestrator, iid, episode.replay_history, inst.input_json,
-                                 inst.parent_instance_id)
+            result = run_episode(
+                orchestrator, iid, episode.replay_history, inst.input_json, inst.parent_instance_id
+            )
             with self._lock:
                 if self._live.get(iid) is inst:
                     try:
@@ -311,15 +345,17 @@ class LocalRuntime:
 
     def _crash(self, inst: Instance, exc: Exception) -> None:
         log.exception("local runtime error in instance %s", inst.instance_id)
-        self._end(inst, "Failed", json.dumps(f"Local runtime error: {type(exc).__name__}: {exc}"),
-                  self.clock.now())
+        self._end(
+            inst, "Failed", json.dumps(f"Local runtime error: {type(exc).__name__}: {exc}"), self.clock.now()
+        )
 
     def _prepare(self, inst: Instance) -> _Episode:
         """Build the replay input without changing the instance: a concurrent save must never
         persist half an episode (the event stays in the inbox until `_apply`)."""
         now = self.clock.now()
-        recorded = [e for e in inst.history
-                    if e["EventType"] in h.SCHEDULING and e["EventId"] not in inst.hidden_ids]
+        recorded = [
+            e for e in inst.history if e["EventType"] in h.SCHEDULING and e["EventId"] not in inst.hidden_ids
+        ]
         if not inst.history:
             new_events = [h.execution_started(now, inst.name, inst.input_json, inst.parent_instance_id)]
         else:
@@ -329,8 +365,9 @@ class LocalRuntime:
         replay += [h.orchestrator_started(now), *new_events]
         return _Episode(now, new_events, hidden, retries, recorded, replay, consumed=bool(inst.history))
 
-    def _retry_bookkeeping(self, inst: Instance, event: Event,
-                           now: datetime) -> tuple[list[Event], dict[str, dict[str, Any]]]:
+    def _retry_bookkeeping(
+        self, inst: Instance, event: Event, now: datetime
+    ) -> tuple[list[Event], dict[str, dict[str, Any]]]:
         """The extension's side of call_*_with_retry: a retry timer after each failed attempt
         (also after the last one, as the SDK expects), then a reschedule or the final failure.
         Returns the hidden scheduling events (ids from `next_id` on) and the bookkeeping to add."""
@@ -344,15 +381,21 @@ class LocalRuntime:
             return [h.timer_created(now, tid, fire_at)], {str(tid): {**retry, "kind": "timer"}}
         if kind == EventType.TIMER_FIRED:
             retry = inst.retries.get(str(event["TimerId"]))
-            if retry is None or retry["kind"] != "timer" or \
-                    retry["attempt"] >= int(retry["options"]["maxNumberOfAttempts"]):
+            if (
+                retry is None
+                or retry["kind"] != "timer"
+                or retry["attempt"] >= int(retry["options"]["maxNumberOfAttempts"])
+            ):
                 return [], {}
             update = {str(tid): {**retry, "kind": "task", "attempt": retry["attempt"] + 1}}
             action = retry["action"]
             if action["actionType"] == ActionType.CALL_ACTIVITY_WITH_RETRY:
                 return [h.task_scheduled(now, tid, action["functionName"], action.get("input"))], update
-            return [h.sub_orchestration_created(now, tid, action["functionName"], retry["child_id"],
-                                                action.get("input"))], update
+            return [
+                h.sub_orchestration_created(
+                    now, tid, action["functionName"], retry["child_id"], action.get("input")
+                )
+            ], update
         return [], {}
 
     def _apply(self, inst: Instance, ep: _Episode, result: EpisodeResult) -> None:
@@ -395,11 +438,12 @@ class LocalRuntime:
         for action in result.actions:
             feature = _UNSUPPORTED.get(action["actionType"])
             if feature:
-                raise UnsupportedActionError(f"the local runtime does not support {feature} "
-                                             f"(instance {inst.instance_id})")
+                raise UnsupportedActionError(
+                    f"the local runtime does not support {feature} (instance {inst.instance_id})"
+                )
         actions = result.scheduling_actions
         ids = [e["EventId"] for e in ep.recorded]
-        for action in actions[len(ep.recorded):]:
+        for action in actions[len(ep.recorded) :]:
             tid = inst.next_id
             inst.next_id += 1
             ids.append(tid)
@@ -413,8 +457,13 @@ class LocalRuntime:
                 child_id = action.get("instanceId") or f"{inst.instance_id}:{tid}"
                 event = h.sub_orchestration_created(ep.now, tid, name, child_id, action.get("input"))
             if kind in (ActionType.CALL_ACTIVITY_WITH_RETRY, ActionType.CALL_SUB_ORCHESTRATOR_WITH_RETRY):
-                inst.retries[str(tid)] = {"kind": "task", "attempt": 1, "options": action["retryOptions"],
-                                          "action": action, "child_id": event.get("InstanceId")}
+                inst.retries[str(tid)] = {
+                    "kind": "task",
+                    "attempt": 1,
+                    "options": action["retryOptions"],
+                    "action": action,
+                    "child_id": event.get("InstanceId"),
+                }
             inst.history.append(event)
             self._dispatch(inst, event)
         for action, tid in zip(actions, ids, strict=False):
@@ -427,29 +476,42 @@ class LocalRuntime:
         if kind == EventType.TASK_SCHEDULED:
             assert self._activity_pool is not None
             self._busy += 1
-            self._activity_pool.submit(self._activity_job, inst.instance_id, inst.execution,
-                                       event["EventId"], event["Name"], event.get("Input"))
+            self._activity_pool.submit(
+                self._activity_job,
+                inst.instance_id,
+                inst.execution,
+                event["EventId"],
+                event["Name"],
+                event.get("Input"),
+            )
         elif kind == EventType.TIMER_CREATED:
             key = (inst.instance_id, inst.execution, event["EventId"])
             self._timers.add(h.parse_time(event["FireAt"]), key)
         elif kind == EventType.SUB_ORCHESTRATION_INSTANCE_CREATED:
             name = event["Name"]
             if name not in self.functions.orchestrators:
-                self._deliver(inst.instance_id, inst.execution, h.sub_orchestration_failed(
-                    self.clock.now(), event["EventId"], f"The function '{name}' doesn't exist", ""))
+                self._deliver(
+                    inst.instance_id,
+                    inst.execution,
+                    h.sub_orchestration_failed(
+                        self.clock.now(), event["EventId"], f"The function '{name}' doesn't exist", ""
+                    ),
+                )
                 return
             child = self._live.get(event["InstanceId"])
             if child is not None:  # a retry or a reused id replaces the previous child
                 self._live.pop(child.instance_id)
             self._create(event["InstanceId"], name, event.get("Input"), inst, event["EventId"])
 
-    def _activity_job(self, iid: str, execution: str, task_id: int, name: str,
-                      input_json: str | None) -> None:
+    def _activity_job(
+        self, iid: str, execution: str, task_id: int, name: str, input_json: str | None
+    ) -> None:
         try:
             info = self.functions.activities.get(name)
             if info is None:
-                outcome = ActivityOutcome(False, reason=f"The function '{name}' doesn't exist or is not an "
-                                          "activity function")
+                outcome = ActivityOutcome(
+                    False, reason=f"The function '{name}' doesn't exist or is not an activity function"
+                )
             else:
                 outcome = run_activity(info, input_json)
             now = self.clock.now()
@@ -481,10 +543,14 @@ class LocalRuntime:
 
     def _deliver_awaited_events(self, inst: Instance, result: EpisodeResult) -> None:
         """Move buffered external events into the inbox once the orchestrator waits for them."""
-        waits = Counter(a["externalEventName"] for a in result.actions
-                        if a["actionType"] == ActionType.WAIT_FOR_EXTERNAL_EVENT)
-        got = Counter(e["Name"] for e in inst.history + inst.inbox
-                      if e["EventType"] == EventType.EVENT_RAISED)
+        waits = Counter(
+            a["externalEventName"]
+            for a in result.actions
+            if a["actionType"] == ActionType.WAIT_FOR_EXTERNAL_EVENT
+        )
+        got = Counter(
+            e["Name"] for e in inst.history + inst.inbox if e["EventType"] == EventType.EVENT_RAISED
+        )
         waiting = waits - got
         for event in list(inst.pending_events):
             if waiting[event["Name"]] > 0:

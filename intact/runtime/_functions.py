@@ -69,8 +69,9 @@ def function_index(app: df.DFApp) -> FunctionIndex:
         for fn in app.get_functions():
             trigger = _plain(fn.get_trigger().get_dict_repr())
             bindings = tuple(_plain(b.get_dict_repr()) for b in fn.get_bindings())
-            info = FunctionInfo(fn.get_function_name(), trigger["type"], trigger, bindings,
-                                fn.get_user_function())
+            info = FunctionInfo(
+                fn.get_function_name(), trigger["type"], trigger, bindings, fn.get_user_function()
+            )
             kind = info.trigger_type
             if kind == "orchestrationTrigger":
                 index.orchestrators[info.name] = info

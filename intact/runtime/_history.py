@@ -56,8 +56,13 @@ def parse_time(text: str) -> datetime:
 
 
 def _event(kind: EventType, when: datetime, event_id: int = -1, **fields: Any) -> Event:
-    return {"EventType": int(kind), "EventId": event_id, "IsPlayed": False, "Timestamp": format_time(when),
-            **fields}
+    return {
+        "EventType": int(kind),
+        "EventId": event_id,
+        "IsPlayed": False,
+        "Timestamp": format_time(when),
+        **fields,
+    }
 
 
 def orchestrator_started(when: datetime) -> Event:
@@ -68,11 +73,18 @@ def orchestrator_completed(when: datetime) -> Event:
     return _event(EventType.ORCHESTRATOR_COMPLETED, when)
 
 
-def execution_started(when: datetime, name: str, input_json: str | None,
-                      parent_instance_id: str | None = None) -> Event:
+def execution_started(
+    when: datetime, name: str, input_json: str | None, parent_instance_id: str | None = None
+) -> Event:
     # "Version" must be present: the SDK reads it from this event and fails without it.
-    return _event(EventType.EXECUTION_STARTED, when, Name=name, Input=input_json, Version="",
-                  ParentInstance=parent_instance_id)
+    return _event(
+        EventType.EXECUTION_STARTED,
+        when,
+        Name=name,
+        Input=input_json,
+        Version="",
+        ParentInstance=parent_instance_id,
+    )
 
 
 def task_scheduled(when: datetime, task_id: int, name: str, input_json: str | None) -> Event:
@@ -95,20 +107,33 @@ def timer_fired(when: datetime, timer_id: int, fire_at: datetime) -> Event:
     return _event(EventType.TIMER_FIRED, when, TimerId=timer_id, FireAt=format_time(fire_at))
 
 
-def sub_orchestration_created(when: datetime, task_id: int, name: str, instance_id: str,
-                              input_json: str | None) -> Event:
-    return _event(EventType.SUB_ORCHESTRATION_INSTANCE_CREATED, when, task_id, Name=name,
-                  InstanceId=instance_id, Input=input_json)
+def sub_orchestration_created(
+    when: datetime, task_id: int, name: str, instance_id: str, input_json: str | None
+) -> Event:
+    return _event(
+        EventType.SUB_ORCHESTRATION_INSTANCE_CREATED,
+        when,
+        task_id,
+        Name=name,
+        InstanceId=instance_id,
+        Input=input_json,
+    )
 
 
 def sub_orchestration_completed(when: datetime, task_id: int, result_json: str | None) -> Event:
-    return _event(EventType.SUB_ORCHESTRATION_INSTANCE_COMPLETED, when, TaskScheduledId=task_id,
-                  Result=result_json)
+    return _event(
+        EventType.SUB_ORCHESTRATION_INSTANCE_COMPLETED, when, TaskScheduledId=task_id, Result=result_json
+    )
 
 
 def sub_orchestration_failed(when: datetime, task_id: int, reason: str, details: str) -> Event:
-    return _event(EventType.SUB_ORCHESTRATION_INSTANCE_FAILED, when, TaskScheduledId=task_id,
-                  Reason=reason, Details=details)
+    return _event(
+        EventType.SUB_ORCHESTRATION_INSTANCE_FAILED,
+        when,
+        TaskScheduledId=task_id,
+        Reason=reason,
+        Details=details,
+    )
 
 
 def event_raised(when: datetime, name: str, input_json: str | None) -> Event:

@@ -43,9 +43,15 @@ class ActionType(IntEnum):
 
 
 # Actions that get a task id (and a scheduling event), in the order the SDK numbers them.
-ID_CONSUMING = frozenset({ActionType.CALL_ACTIVITY, ActionType.CALL_ACTIVITY_WITH_RETRY,
-                          ActionType.CALL_SUB_ORCHESTRATOR, ActionType.CALL_SUB_ORCHESTRATOR_WITH_RETRY,
-                          ActionType.CREATE_TIMER})
+ID_CONSUMING = frozenset(
+    {
+        ActionType.CALL_ACTIVITY,
+        ActionType.CALL_ACTIVITY_WITH_RETRY,
+        ActionType.CALL_SUB_ORCHESTRATOR,
+        ActionType.CALL_SUB_ORCHESTRATOR_WITH_RETRY,
+        ActionType.CREATE_TIMER,
+    }
+)
 _EXPECTED_EVENT = {
     ActionType.CALL_ACTIVITY: EventType.TASK_SCHEDULED,
     ActionType.CALL_ACTIVITY_WITH_RETRY: EventType.TASK_SCHEDULED,
@@ -85,8 +91,13 @@ def flatten(actions: list[Any]) -> Iterator[dict[str, Any]]:
             yield item
 
 
-def run_episode(orchestrator: FunctionInfo, instance_id: str, history: list[Event],
-                input_json: str | None, parent_instance_id: str | None) -> EpisodeResult:
+def run_episode(
+    orchestrator: FunctionInfo,
+    instance_id: str,
+    history: list[Event],
+    input_json: str | None,
+    parent_instance_id: str | None,
+) -> EpisodeResult:
     """Replay the whole history through the orchestrator function, as the worker would."""
     payload = {
         "history": history,
@@ -103,8 +114,12 @@ def run_episode(orchestrator: FunctionInfo, instance_id: str, history: list[Even
         if _ERROR_MARK in text:
             message, _, data = text.partition(_ERROR_MARK)
             state = json.loads(data)
-            return EpisodeResult(done=False, actions=list(flatten(state.get("actions", []))),
-                                 custom_status=state.get("customStatus"), error=message)
+            return EpisodeResult(
+                done=False,
+                actions=list(flatten(state.get("actions", []))),
+                custom_status=state.get("customStatus"),
+                error=message,
+            )
         return EpisodeResult(done=False, error=f"{type(exc).__name__}: {exc}")
     state = json.loads(state_json)
     return EpisodeResult(
@@ -141,8 +156,10 @@ def check_determinism(instance_id: str, recorded: list[Event], result: EpisodeRe
             kind != ActionType.CREATE_TIMER and action.get("functionName") != event.get("Name")
         ):
             raise NonDeterministicOrchestrationError(
-                instance_id, position, _describe_event(event), _describe_action(action))
+                instance_id, position, _describe_event(event), _describe_action(action)
+            )
     if len(actions) < len(recorded) and not result.done and result.error is None:
         position = len(actions)
         raise NonDeterministicOrchestrationError(
-            instance_id, position, _describe_event(recorded[position]), "no action at that position")
+            instance_id, position, _describe_event(recorded[position]), "no action at that position"
+        )

@@ -49,9 +49,21 @@ class Instance:
     # Changes on continue_as_new and on replacement, so late results of older work are dropped.
     execution: str = ""
 
-    _DOC_FIELDS = ("history", "inbox", "pending_events", "retries", "hidden_ids", "cancelled_timers",
-                   "next_id", "waiting_for", "execution", "input_json", "output_json",
-                   "custom_status_json", "parent_task_id")
+    _DOC_FIELDS = (
+        "history",
+        "inbox",
+        "pending_events",
+        "retries",
+        "hidden_ids",
+        "cancelled_timers",
+        "next_id",
+        "waiting_for",
+        "execution",
+        "input_json",
+        "output_json",
+        "custom_status_json",
+        "parent_task_id",
+    )
 
     def to_row(self) -> dict[str, Any]:
         doc = {name: getattr(self, name) for name in self._DOC_FIELDS}
@@ -126,8 +138,15 @@ CREATE TABLE IF NOT EXISTS instances (
     state TEXT NOT NULL
 )
 """
-_COLUMNS = ("instance_id", "name", "runtime_status", "created_time", "last_updated_time",
-            "parent_instance_id", "state")
+_COLUMNS = (
+    "instance_id",
+    "name",
+    "runtime_status",
+    "created_time",
+    "last_updated_time",
+    "parent_instance_id",
+    "state",
+)
 
 
 class SqliteStore:
@@ -150,8 +169,10 @@ class SqliteStore:
         row = instance.to_row()
         marks = ", ".join("?" for _ in _COLUMNS)
         with closing(self._connect()) as db, db:
-            db.execute(f"INSERT OR REPLACE INTO instances ({', '.join(_COLUMNS)}) VALUES ({marks})",
-                       [row[c] for c in _COLUMNS])
+            db.execute(
+                f"INSERT OR REPLACE INTO instances ({', '.join(_COLUMNS)}) VALUES ({marks})",
+                [row[c] for c in _COLUMNS],
+            )
 
     def load(self, instance_id: str) -> Instance | None:
         with closing(self._connect()) as db:

@@ -31,8 +31,13 @@ class TimerQueue:
     """A heap of pending timers served by one thread. All methods expect `cond`'s lock held,
     except `start` and `close`; `fire` is called with the lock held."""
 
-    def __init__(self, clock: Clock, cond: threading.Condition, is_idle: Callable[[], bool],
-                 fire: Callable[[tuple[str, str, int], datetime], None]) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        cond: threading.Condition,
+        is_idle: Callable[[], bool],
+        fire: Callable[[tuple[str, str, int], datetime], None],
+    ) -> None:
         self._clock = clock
         self._cond = cond
         self._is_idle = is_idle

@@ -30,6 +30,8 @@ def is_request_level(exc: TargetRequestFailed) -> bool:
     if exc.status == 404 and exc.error_code in ROW_LEVEL_NOT_FOUND:
         return False
     return exc.status in REQUEST_LEVEL_STATUSES
+
+
 # Statuses that say the *request* is wrong (no such table, verb, size or media type): splitting
 # the batch cannot help, and quarantining every row would hide the fault behind balanced counts.
 REQUEST_LEVEL_STATUSES = frozenset({401, 403, 404, 405, 413, 415})

@@ -19,9 +19,11 @@ KEY = "test-function-key"
 @pytest.fixture
 def served() -> Iterator[tuple[LocalFunctionsHost, Knobs, httpx.Client]]:
     app, knobs = build_app()
-    with LocalRuntime(app, clock=VirtualClock(auto_advance=False)) as rt, \
-            LocalFunctionsHost(app, rt, function_keys={"default": KEY}) as host, \
-            httpx.Client(base_url=host.base_url, timeout=5) as client:
+    with (
+        LocalRuntime(app, clock=VirtualClock(auto_advance=False)) as rt,
+        LocalFunctionsHost(app, rt, function_keys={"default": KEY}) as host,
+        httpx.Client(base_url=host.base_url, timeout=5) as client,
+    ):
         yield host, knobs, client
 
 
@@ -77,8 +79,9 @@ def test_client_raise_event_get_status_terminate_through_the_app(served) -> None
     approve = client.post(f"/api/instances/{first['id']}/approve", json={"ok": True}, headers=auth)
     assert approve.status_code == 202
     assert _follow(client, first["statusQueryGetUri"]).json()["output"] == {"approved": {"ok": True}}
-    stopped = client.post(f"/api/instances/{second['id']}/stop?reason=cancelled",
-                          headers={"x-functions-key": host.master_key})
+    stopped = client.post(
+        f"/api/instances/{second['id']}/stop?reason=cancelled", headers={"x-functions-key": host.master_key}
+    )
     assert stopped.status_code == 200 and set(stopped.json()) >= {first["id"], second["id"]}
     final = client.get(second["statusQueryGetUri"]).json()
     assert (final["runtimeStatus"], final["output"]) == ("Terminated", "cancelled")

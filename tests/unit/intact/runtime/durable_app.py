@@ -177,8 +177,11 @@ def build_app() -> tuple[df.DFApp, Knobs]:
     @app.durable_client_input(client_name="client")
     async def http_status(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
         status = await client.get_status(req.route_params["id"], show_input=True)
-        body = {"runtimeStatus": status.runtime_status.value if status.runtime_status else None,
-                "output": status.output, "customStatus": status.custom_status}
+        body = {
+            "runtimeStatus": status.runtime_status.value if status.runtime_status else None,
+            "output": status.output,
+            "customStatus": status.custom_status,
+        }
         return func.HttpResponse(json.dumps(body), mimetype="application/json")
 
     @app.route(route="instances/{id}/approve", methods=["POST"])

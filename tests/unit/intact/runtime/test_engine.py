@@ -188,8 +188,17 @@ def test_status_json_has_the_http_api_shape(runtime: LocalRuntime) -> None:
     iid = runtime.start_new("hello_sequence", input=["A"])
     runtime.wait_for_completion(iid, TIMEOUT)
     body = runtime.get_status(iid, show_history=True).to_durable_json()  # type: ignore[union-attr]
-    assert set(body) == {"name", "instanceId", "runtimeStatus", "input", "customStatus", "output",
-                         "createdTime", "lastUpdatedTime", "historyEvents"}
+    assert set(body) == {
+        "name",
+        "instanceId",
+        "runtimeStatus",
+        "input",
+        "customStatus",
+        "output",
+        "createdTime",
+        "lastUpdatedTime",
+        "historyEvents",
+    }
     assert body["createdTime"].endswith("Z")
     kinds = [e["EventType"] for e in body["historyEvents"]]
     assert kinds[:2] == ["OrchestratorStarted", "ExecutionStarted"]
