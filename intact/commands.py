@@ -127,6 +127,8 @@ def result_json(body: dict[str, Any]) -> dict[str, Any]:
 
 def progress_printer(stream: Any = sys.stderr) -> Callable[[dict[str, Any]], None]:
     def show(body: dict[str, Any]) -> None:
+        if not body.get("stage") and body["runtime_status"] in ACTIVE:
+            return
         objs = ", ".join(f"{n} {c.get('loaded', 0)}/{c.get('source', 0)}" for n, c in body["objects"].items())
         print(f"  [{body['runtime_status']}] {body.get('stage') or ''}  {objs}", file=stream, flush=True)
 
