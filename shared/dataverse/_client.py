@@ -187,12 +187,14 @@ class DataverseClient:
         resp = self.request("DELETE", f"{entity_set}({row_id})", ok=(404,))
         return resp.status_code != 404
 
-    def count(self, entity_set: str, id_column: str, ids: list[str]) -> int:
-        """How many of `ids` exist (reads back what was written)."""
-        found = 0
+    def get_by_ids(
+        self, entity_set: str, id_column: str, ids: list[str], select: list[str]
+    ) -> dict[str, dict[str, Any]]:
+        """Read rows back by primary key, 50 ids a request (URL length stays well under limits)."""
+        rows: dict[str, dict[str, Any]] = {}
+        columns = ",".join(dict.fromkeys([id_column, *select]))
         for i in range(0, len(ids), 50):
-            part = ids[i : i + 50]
-            flt = " or ".join(f"{id_column} eq {x}" for x in part)
-            body = self.request("GET", entity_set, params={"$select": id_column, "$filter": flt}).json()
-            found += len(body.get("value", []))
-        return found
+            flt = " or ".join(f"{id_column} eq {x}" for x in ids[i : i + 50])
+            body = self.request("GET", entity_set, params={"$select": columns, "$filter": flt}).json()
+            rows.update({r[id_column]: r for r in body.get("value", [])})
+        return rows
