@@ -44,17 +44,7 @@ def migration(context: df.DurableOrchestrationContext) -> Generator[Any, Any, di
     spec = MigrationSpec.model_validate(context.get_input()["spec"])
     run = RunRef(migration_id=spec.migration.id, run_id=str(context.new_uuid())[:8], spec=spec, kind="full")
     yield context.call_activity(register_run, run.model_dump(mode="json"))
-    summary = yield from run_stages(context, run)
-    yield context.call_activity(
-        finish_run,
-        {
-            "run": run.model_dump(mode="json"),
-            "max_cursor": summary.max_cursor,
-            "now": context.current_utc_datetime.isoformat(),
-        },
-    )
-    _status(context, run, "completed", summary.objects)
-    return summary.model_dump(mode="json")
+    return (yield from run_and_finish(context, run))
 
 
 @bp.orchestration_trigger(context_name="context")
@@ -74,17 +64,7 @@ def delta_pickup(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
         since=record["watermark"],
         kind="delta",
     )
-    summary = yield from run_stages(context, run)
-    yield context.call_activity(
-        finish_run,
-        {
-            "run": run.model_dump(mode="json"),
-            "max_cursor": summary.max_cursor,
-            "now": context.current_utc_datetime.isoformat(),
-        },
-    )
-    _status(context, run, "completed", summary.objects)
-    return summary.model_dump(mode="json")
+    return (yield from run_and_finish(context, run))
 
 
 @bp.orchestration_trigger(context_name="context")
@@ -96,6 +76,23 @@ def load_phase(context: df.DurableOrchestrationContext) -> Generator[Any, Any, l
         context, load_chunk, [x.model_dump(mode="json") for x in loads], inp["width"]
     )
     return results
+
+
+def run_and_finish(
+    context: df.DurableOrchestrationContext, run: RunRef
+) -> Generator[Any, Any, dict[str, Any]]:
+    """Run the stages, then close the run: the watermark advances only after it reconciled."""
+    summary = yield from run_stages(context, run)
+    yield context.call_activity(
+        finish_run,
+        {
+            "run": run.model_dump(mode="json"),
+            "max_cursor": summary.max_cursor,
+            "now": context.current_utc_datetime.isoformat(),
+        },
+    )
+    _status(context, run, "completed", summary.objects)
+    return summary.model_dump(mode="json")
 
 
 def run_stages(context: df.DurableOrchestrationContext, run: RunRef) -> Generator[Any, Any, RunSummary]:
