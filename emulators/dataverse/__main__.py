@@ -27,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-execution-ms", type=int, default=1_200_000, help="execution ms per user per window")
     p.add_argument("--max-concurrent", type=int, default=52, help="concurrent requests per user")
     p.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    p.add_argument("--tls", action="store_true", help="serve HTTPS with a certificate made at start")
+    p.add_argument("--cert-dir", help="with --tls: where to write the CA PEM (default: a temp directory)")
     return p
 
 
@@ -51,8 +53,12 @@ def main(argv: list[str] | None = None) -> int:
         max_execution_ms=args.max_execution_ms,
         max_concurrent=args.max_concurrent,
         verbose=args.verbose,
+        tls=args.tls,
+        cert_dir=args.cert_dir,
     )
     print(handle.base_url, flush=True)
+    if handle.cert_path:
+        print(f"CA certificate: {handle.cert_path}", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 import socket
+import ssl
+import sys
+import tempfile
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,8 +24,17 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def setup(self) -> None:
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.server.ssl_context is not None:  # handshake here, on the connection's own thread
+            self.request = self.server.ssl_context.wrap_socket(self.request, server_side=True)
         super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            if isinstance(self.connection, ssl.SSLSocket):
+                self.connection.close()
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:
@@ -74,12 +87,24 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 256
 
-    def __init__(self, address: tuple[str, int], emulator: Emulator, verbose: bool) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        emulator: Emulator,
+        verbose: bool,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         super().__init__(address, _Handler)
         self.emulator = emulator
         self.verbose = verbose
+        self.ssl_context = ssl_context
         host, port = self.server_address[:2]
-        self.base_url = f"http://{host}:{port}"
+        self.base_url = f"{'https' if ssl_context else 'http'}://{host}:{port}"
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if self.ssl_context is not None and isinstance(sys.exc_info()[1], ssl.SSLError | OSError):
+            return  # a client that refused our certificate or hung up mid-handshake
+        super().handle_error(request, client_address)
 
 
 @dataclass
@@ -90,6 +115,8 @@ class ServerHandle:
     emulator: Emulator
     _server: _Server
     _thread: threading.Thread
+    cert_path: str | None = None  # with tls=True: the CA certificate (PEM) clients should trust
+    _tls_dir: str | None = None
 
     @property
     def api_url(self) -> str:
@@ -100,6 +127,8 @@ class ServerHandle:
         self._server.server_close()
         self._thread.join(timeout=5)
         self.emulator.close()
+        if self._tls_dir:
+            shutil.rmtree(self._tls_dir, ignore_errors=True)
 
     def __enter__(self) -> ServerHandle:
         return self
@@ -127,8 +156,14 @@ def start_server(
     request_cost_ms: float = 10.0,
     record_cost_ms: float = 5.0,
     verbose: bool = False,
+    tls: bool = False,
+    cert_dir: str | None = None,
 ) -> ServerHandle:
-    """Start the emulator on a background thread (port 0 picks a free port)."""
+    """Start the emulator on a background thread (port 0 picks a free port).
+
+    `tls=True` serves HTTPS with a CA and certificate for 127.0.0.1/localhost made now and written to
+    `cert_dir` (default: a temporary directory removed on close); `handle.cert_path` is the CA PEM.
+    """
     config = EmulatorConfig(
         db_path=db_path,
         users_file=users_file,
@@ -147,10 +182,18 @@ def start_server(
             record_cost_ms=record_cost_ms,
         ),
     )
+    ssl_context, cert_path, tls_dir = None, None, None
+    if tls:
+        from .tls import generate
+
+        if cert_dir is None:
+            cert_dir = tls_dir = tempfile.mkdtemp(prefix="dataverse-emulator-tls-")
+        material = generate(cert_dir, hosts=tuple(dict.fromkeys((host, "127.0.0.1", "localhost"))))
+        ssl_context, cert_path = material.server_context(), str(material.ca_path)
     emulator = Emulator(config)
-    server = _Server((host, port), emulator, verbose)
+    server = _Server((host, port), emulator, verbose, ssl_context)
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="dataverse-emulator", daemon=True
     )
     thread.start()
-    return ServerHandle(server.base_url, emulator, server, thread)
+    return ServerHandle(server.base_url, emulator, server, thread, cert_path, tls_dir)
