@@ -17,8 +17,8 @@ def staging(spec: MigrationSpec) -> tuple[StagingStore, StorageSettings]:
 
 
 @contextmanager
-def target(spec: MigrationSpec) -> Iterator[DataverseClient]:
-    dv = dataverse_client(spec)
+def target(spec: MigrationSpec, user_index: int = 0) -> Iterator[DataverseClient]:
+    dv = dataverse_client(spec, user_index)
     try:
         yield dv
     finally:

@@ -6,6 +6,7 @@ from typing import Any
 
 from activities._io import staging, target
 from activities.blueprint import bp
+from shared.migration.context import dataverse_client
 from shared.migration.lifecycle import probe_target as probe_step
 from shared.migration.load import load_chunk as load_step
 from shared.migration.models import LoadInput
@@ -15,13 +16,17 @@ from shared.spec import MigrationSpec
 @bp.activity_trigger(input_name="inp")
 def probe_target(inp: dict[str, Any]) -> dict[str, Any]:
     spec = MigrationSpec.model_validate(inp)
-    with target(spec) as dv:
-        return probe_step(dv).model_dump(mode="json")
+    clients = [dataverse_client(spec, n) for n in range(len(spec.target.user_auths))]
+    try:
+        return probe_step(clients).model_dump(mode="json")
+    finally:
+        for dv in clients:
+            dv.close()
 
 
 @bp.activity_trigger(input_name="inp")
 def load_chunk(inp: dict[str, Any]) -> dict[str, Any]:
     load = LoadInput.model_validate(inp)
     store, settings = staging(load.run.spec)
-    with target(load.run.spec) as dv:
+    with target(load.run.spec, load.user_index) as dv:
         return load_step(load, store, settings, dv).model_dump(mode="json")

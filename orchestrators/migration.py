@@ -19,6 +19,7 @@ from activities.reconcile import reconcile_phase
 from activities.reports import write_reports
 from activities.transform import transform_chunk
 from orchestrators._fanout import ACTIVITY_RETRY, in_waves
+from orchestrators._pacing import entitlement_pause, fit_wave, next_width, used_in_window
 from orchestrators.blueprint import bp
 from shared.dataverse import Capabilities
 from shared.mapping import load_profile
@@ -27,6 +28,8 @@ from shared.migration.models import (
     ExtractOutput,
     LoadInput,
     LoadOutput,
+    LoadPhaseInput,
+    LoadPhaseOutput,
     ObjectCounts,
     OwnerReport,
     RunRef,
@@ -68,14 +71,56 @@ def delta_pickup(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
 
 
 @bp.orchestration_trigger(context_name="context")
-def load_phase(context: df.DurableOrchestrationContext) -> Generator[Any, Any, list[dict[str, Any]]]:
-    """Load one phase's chunks in waves no wider than the target allows."""
-    inp = context.get_input()
-    loads = [LoadInput.model_validate(x) for x in inp["loads"]]
-    results = yield from in_waves(
-        context, load_chunk, [x.model_dump(mode="json") for x in loads], inp["width"]
-    )
-    return results
+def load_phase(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    """Load one phase's chunks in waves as wide as the target allows right now (x-ms-dop-hint x
+    application users, re-read after every wave), spreading chunks across the users, and pausing
+    on a durable timer when the next wave would pass the daily request entitlement."""
+    inp = LoadPhaseInput.model_validate(context.get_input())
+    consumed = [tuple(c) for c in inp.consumed]
+    results: list[LoadOutput] = []
+    width = inp.max_width
+    paused_s = 0.0
+    i = 0
+    while i < len(inp.loads):
+        now = context.current_utc_datetime
+        room = None if inp.daily_cap is None else inp.daily_cap - used_in_window(consumed, now)
+        n = fit_wave([x.records for x in inp.loads[i:]], width, None if room is None else max(room, 0))
+        resume = entitlement_pause(consumed, now, inp.daily_cap, sum(x.records for x in inp.loads[i : i + n]))
+        if resume is not None:
+            context.set_custom_status(
+                {
+                    "stage": "paused: daily request entitlement",
+                    "resume_at": resume.isoformat(),
+                    "loaded_chunks": i,
+                    "chunks": len(inp.loads),
+                }
+            )
+            paused_s += (resume - now).total_seconds()
+            yield context.create_timer(resume)
+            continue
+        wave = [
+            context.call_activity_with_retry(
+                load_chunk,
+                ACTIVITY_RETRY,
+                x.model_copy(update={"user_index": (i + k) % inp.users}).model_dump(mode="json"),
+            )
+            for k, x in enumerate(inp.loads[i : i + n])
+        ]
+        outs = [LoadOutput.model_validate(o) for o in (yield context.task_all(wave))]
+        results.extend(outs)
+        consumed.append((now.isoformat(), sum(o.items for o in outs)))
+        width = next_width(inp.max_width, inp.users, [o.dop_hint for o in outs])
+        i += n
+        context.set_custom_status(
+            {
+                "stage": "loading",
+                "loaded_chunks": i,
+                "chunks": len(inp.loads),
+                "width": width,
+                "entitlement_used_24h": used_in_window(consumed, now),
+            }
+        )
+    return LoadPhaseOutput(results=results, consumed=consumed, paused_s=paused_s).model_dump(mode="json")
 
 
 def run_and_finish(
@@ -153,21 +198,41 @@ def run_stages(context: df.DurableOrchestrationContext, run: RunRef) -> Generato
         counts[t.object].quarantined += t.quarantined
 
     requests = throttled = 0
+    consumed: list[tuple[str, int]] = []  # (when, records sent): the 24-hour request entitlement
     for phase_objects in profile.phases():
         phase = phase_objects[0].phase
         names = [o.name for o in phase_objects]
         _status(context, run, f"loading phase {phase} ({', '.join(names)})", counts)
         loads = [
-            LoadInput(run=run, object=t.object, phase=phase, chunk_no=t.chunk_no, target_path=t.target_path)
+            LoadInput(
+                run=run,
+                object=t.object,
+                phase=phase,
+                chunk_no=t.chunk_no,
+                target_path=t.target_path,
+                records=t.transformed,
+            )
             for t in transformed
             if t.object in names and t.target_path
         ]
-        results = yield context.call_sub_orchestrator(
-            "load_phase",
-            {"loads": [x.model_dump(mode="json") for x in loads], "width": width},
-            f"{context.instance_id}:{run.run_id}:phase{phase}",
+        phase_in = LoadPhaseInput(
+            loads=loads,
+            max_width=width,
+            users=caps.app_users,
+            daily_cap=run.spec.options.daily_request_cap,
+            consumed=consumed,
         )
-        for r in (LoadOutput.model_validate(x) for x in results):
+        phase_out = LoadPhaseOutput.model_validate(
+            (
+                yield context.call_sub_orchestrator(
+                    "load_phase",
+                    phase_in.model_dump(mode="json"),
+                    f"{context.instance_id}:{run.run_id}:phase{phase}",
+                )
+            )
+        )
+        consumed = phase_out.consumed
+        for r in phase_out.results:
             counts[r.object].loaded += r.loaded
             counts[r.object].quarantined += r.quarantined
             requests += r.requests

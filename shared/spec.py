@@ -136,7 +136,17 @@ TargetAuth = Annotated[
 class TargetSpec(_Model):
     url: str = Field(description="Environment URL, e.g. https://contoso.crm.dynamics.com")
     auth: TargetAuth
+    additional_users: list[TargetAuth] = Field(
+        default=[],
+        description="More application users. Each has its own service-protection limits; the load is "
+        "spread across all of them.",
+    )
     api_version: str = "v9.2"
+
+    @property
+    def user_auths(self) -> list[TargetAuth]:
+        """Every application user, the primary one first."""
+        return [self.auth, *self.additional_users]
 
 
 class StorageSpec(_Model):
@@ -168,8 +178,14 @@ class OptionsSpec(_Model):
     unmatched_owner: Literal["fallback", "block"] = "fallback"
     delta_window_hours: int = Field(default=48, ge=0, le=24 * 14)
     delta_interval_minutes: int = Field(default=15, ge=1, le=24 * 60)
-    extract_chunk_size: int = Field(default=500, ge=1, le=50_000)
-    load_batch_size: int = Field(default=200, ge=1, le=1000)
+    extract_chunk_size: int = Field(default=1000, ge=1, le=50_000)
+    load_batch_size: int = Field(default=1000, ge=1, le=1000)
+    daily_request_cap: int | None = Field(
+        default=None,
+        ge=1,
+        description="Request entitlement per 24 h (every record of a bulk request counts). Loading pauses "
+        "on a durable timer when the next wave would exceed it.",
+    )
     max_parallel_loads: int | None = Field(
         default=None, ge=1, le=52, description="Cap on concurrent load requests; default x-ms-dop-hint."
     )

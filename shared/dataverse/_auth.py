@@ -83,8 +83,9 @@ class _MsalManagedIdentity:
             return _check(self._app.acquire_token_for_client(resource=self._resource))
 
 
-def token_provider_for(target: TargetSpec) -> TokenProvider:
-    auth = target.auth
+def token_provider_for(target: TargetSpec, user_index: int = 0) -> TokenProvider:
+    """Tokens for one of the target's application users (0 = `target.auth`)."""
+    auth = target.user_auths[user_index]
     if isinstance(auth, StaticTokenAuth):
         return StaticToken(resolve_secret(auth.token))
     if isinstance(auth, ClientSecretAuth):

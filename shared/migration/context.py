@@ -11,7 +11,8 @@ def storage_settings(spec: MigrationSpec) -> StorageSettings:
     return StorageSettings.from_spec(spec.storage)
 
 
-def dataverse_client(spec: MigrationSpec) -> DataverseClient:
+def dataverse_client(spec: MigrationSpec, user_index: int = 0) -> DataverseClient:
+    """A client acting as one application user; each user has its own service-protection budget."""
     return DataverseClient(
-        spec.target.url, token_provider_for(spec.target), api_version=spec.target.api_version
+        spec.target.url, token_provider_for(spec.target, user_index), api_version=spec.target.api_version
     )

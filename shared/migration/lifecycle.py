@@ -49,11 +49,13 @@ def open_delta_windows(settings: StorageSettings, now_iso: str) -> list[Migratio
     ]
 
 
-def probe_target(dv: DataverseClient, app_users: int = 1) -> Capabilities:
-    me = dv.whoami()
+def probe_target(clients: list[DataverseClient]) -> Capabilities:
+    """Ask the target as every application user (a bad credential fails here, before any write)."""
+    whoami = [dv.whoami() for dv in clients]
+    hints = [dv.dop_hint for dv in clients if dv.dop_hint]
     return Capabilities(
-        dop_hint=dv.dop_hint or 4,
-        app_users=app_users,
-        user_id=me.get("UserId"),
-        organization_id=me.get("OrganizationId"),
+        dop_hint=min(hints) if hints else 4,
+        app_users=len(clients),
+        user_id=whoami[0].get("UserId"),
+        organization_id=whoami[0].get("OrganizationId"),
     )

@@ -129,4 +129,6 @@ def load_chunk(
         requests=int(after["requests"] - before["requests"]),
         throttled_429=int(after["throttled_429"] - before["throttled_429"]),
         wait_s=round(after["wait_s"] - before["wait_s"], 3),
+        items=sum(r["records"] for r in result.requests),
+        dop_hint=dv.dop_hint,
     )

@@ -71,6 +71,8 @@ class LoadInput(_M):
     phase: int
     chunk_no: int
     target_path: str
+    records: int = Field(default=0, description="Rows in the chunk (plans the request entitlement)")
+    user_index: int = Field(default=0, description="Which application user writes this chunk")
 
 
 class LoadOutput(_M):
@@ -81,6 +83,22 @@ class LoadOutput(_M):
     requests: int
     throttled_429: int
     wait_s: float
+    items: int = Field(default=0, description="Records sent in requests: what the entitlement counts")
+    dop_hint: int | None = Field(default=None, description="The latest x-ms-dop-hint the target sent")
+
+
+class LoadPhaseInput(_M):
+    loads: list[LoadInput]
+    max_width: int = Field(ge=1)
+    users: int = Field(default=1, ge=1)
+    daily_cap: int | None = None
+    consumed: list[tuple[str, int]] = Field(default=[], description="(ISO time, records sent) so far")
+
+
+class LoadPhaseOutput(_M):
+    results: list[LoadOutput]
+    consumed: list[tuple[str, int]]
+    paused_s: float = 0.0
 
 
 class ObjectCounts(_M):

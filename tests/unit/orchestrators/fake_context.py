@@ -35,6 +35,7 @@ class FakeContext:
         self.calls: list[tuple[str, Any]] = []
         self.waves: list[tuple[str, int]] = []
         self.statuses: list[Any] = []
+        self.timers: list[datetime] = []
         self._uuids = 0
 
     def get_input(self) -> Any:
@@ -58,6 +59,9 @@ class FakeContext:
     ) -> FakeTask:
         return FakeTask("sub", _name(name), input_)
 
+    def create_timer(self, fire_at: datetime) -> FakeTask:
+        return FakeTask("timer", "timer", fire_at)
+
     def task_all(self, tasks: list[FakeTask]) -> FakeTask:
         return FakeTask("all", "", None, tasks)
 
@@ -67,11 +71,18 @@ class FakeContext:
                 self.waves.append((task.children[0].name, len(task.children)))
             return [self._resolve(t) for t in task.children]
         self.calls.append((task.name, task.input))
+        if task.kind == "timer":
+            self.timers.append(task.input)
+            self.current_utc_datetime = max(self.current_utc_datetime, task.input)
+            return None
         if task.kind == "sub":
             child = FakeContext(task.input, self._activities, self._orchestrators, f"{self.instance_id}:sub")
+            child.current_utc_datetime = self.current_utc_datetime
             result = child.run(self._orchestrators[task.name])
             self.calls.extend(child.calls)
             self.waves.extend(child.waves)
+            self.timers.extend(child.timers)
+            self.current_utc_datetime = child.current_utc_datetime
             return result
         return self._activities[task.name](task.input)
 
