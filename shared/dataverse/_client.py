@@ -22,8 +22,13 @@ from typing import Any
 import httpx
 
 from shared.dataverse._auth import TokenProvider
+from shared.dataverse._batch import BatchOperation, BatchResult, build_batch, parse_batch_response
 from shared.dataverse._errors import error_for_response, error_for_transport, retry_after_seconds
-from shared.errors import RetryableError, Throttled
+from shared.errors import RetryableError, TargetRequestFailed, Throttled
+
+
+class BatchUnsupported(Exception):
+    """The service has no `$batch` endpoint; isolate rows another way."""
 
 
 @dataclass
@@ -83,6 +88,8 @@ class DataverseClient:
         )
         self.stats = RequestStats()
         self.dop_hint: int | None = None
+        self.supports_batch: bool | None = None  # learnt on first use
+        self.supports_batch: bool | None = None  # learnt on first use
 
     def __enter__(self) -> DataverseClient:
         return self
@@ -99,6 +106,7 @@ class DataverseClient:
         path: str,
         *,
         json: Any = None,
+        content: bytes | None = None,
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         ok: tuple[int, ...] = (),
@@ -110,7 +118,9 @@ class DataverseClient:
             hdrs = {"Authorization": f"Bearer {self._tokens.get_token()}", **(headers or {})}
             self.stats.add(requests=1)
             try:
-                resp = self._http.request(method, path, json=json, params=params, headers=hdrs)
+                resp = self._http.request(
+                    method, path, json=json, content=content, params=params, headers=hdrs
+                )
             except httpx.TransportError as exc:
                 self.stats.add(transport_errors=1)
                 transient += 1
@@ -181,6 +191,28 @@ class DataverseClient:
         targets = [{"@odata.type": f"Microsoft.Dynamics.CRM.{table}", **r} for r in rows]
         path = f"{entity_set}/Microsoft.Dynamics.CRM.UpsertMultiple"
         return self.request("POST", path, json={"Targets": targets}).status_code
+
+    def batch(self, ops: list[BatchOperation], *, continue_on_error: bool = True) -> list[BatchResult]:
+        """One `$batch` request of independent operations; a result per operation, in order.
+
+        Raises BatchUnsupported when the service has no `$batch` endpoint (callers fall back).
+        """
+        content_type, body = build_batch(ops, self._http.base_url.raw_path.decode("ascii"))
+        headers = {"Content-Type": content_type}
+        if continue_on_error:
+            headers["Prefer"] = "odata.continue-on-error"
+        try:
+            resp = self.request("POST", "$batch", content=body, headers=headers)
+        except TargetRequestFailed as exc:
+            if exc.status in (404, 405, 501):
+                raise BatchUnsupported(str(exc)) from exc
+            raise
+        results = parse_batch_response(resp.headers.get("Content-Type", ""), resp.content)
+        if len(results) != len(ops) and continue_on_error:
+            raise TargetRequestFailed(
+                f"$batch answered {len(results)} parts for {len(ops)} operations", status=resp.status_code
+            )
+        return results
 
     def delete(self, entity_set: str, row_id: str) -> bool:
         """Delete one row; False when it was already gone (rollback is idempotent)."""

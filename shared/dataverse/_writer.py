@@ -1,9 +1,10 @@
 """Write rows to one table with bulk messages, isolating the rows Dataverse rejects.
 
-UpsertMultiple is atomic on standard tables: one bad row fails the request. The writer then
-splits the batch in halves until each bad row stands alone, so every good row still loads and each
-bad one is quarantined with Dataverse's code, message and (when the message names it) the column.
-The decisions live in `plan_*`-free plain code; the HTTP is the client's.
+UpsertMultiple is atomic on standard tables: one bad row fails the request. The writer then sends
+the same rows as one `$batch` with continue-on-error (or, where there is no `$batch`, splits the
+batch in halves until each bad row stands alone), so every good row still loads and each bad one
+is quarantined with Dataverse's code, message and (when the message names it) the column.
+The HTTP is the client's; this module decides what to send next.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from shared.dataverse._client import DataverseClient
-from shared.errors import TargetRequestFailed
+from shared.dataverse._batch import BatchOperation
+from shared.dataverse._client import BatchUnsupported, DataverseClient
+from shared.errors import ServiceUnavailable, TargetRequestFailed
+
+BATCH_TRANSIENT_ROUNDS = 3
 
 Outcome = Literal["loaded", "rejected"]
 # Statuses that say the *request* is wrong (no such table, verb, size or media type): splitting
@@ -88,20 +92,28 @@ def write_rows(
     *,
     batch_size: int,
     clock: Callable[[], float],
+    primary_id: str | None = None,
 ) -> WriteResult:
+    """Upsert `rows` in bulk requests of `batch_size`; isolate and report the rows Dataverse refuses.
+
+    With `primary_id`, a failed bulk request is retried as one `$batch` with continue-on-error
+    (every good row written, every bad row reported, one request); without it, or where the
+    service has no `$batch`, the batch is bisected.
+    """
     result = WriteResult()
     for i in range(0, len(rows), batch_size):
-        _write_isolating(client, entity_set, table, list(rows[i : i + batch_size]), result, clock)
+        _write_bulk(client, entity_set, table, list(rows[i : i + batch_size]), result, clock, primary_id)
     return result
 
 
-def _write_isolating(
+def _write_bulk(
     client: DataverseClient,
     entity_set: str,
     table: str,
     batch: list[RowWrite],
     result: WriteResult,
     clock: Callable[[], float],
+    primary_id: str | None,
 ) -> None:
     started = clock()
     before = client.stats.as_dict()
@@ -112,17 +124,64 @@ def _write_isolating(
             raise
         result.requests.append(_log(batch, exc.status, started, clock, before, client, exc.error_code))
         if len(batch) == 1:
-            msg = exc.dataverse_message
-            result.outcomes.append(
-                RowOutcome(batch[0].source_id, "rejected", exc.error_code, msg, failing_field(msg))
-            )
+            result.outcomes.append(_rejected(batch[0], exc.error_code, exc.dataverse_message))
             return
+        if primary_id is not None and client.supports_batch is not False:
+            try:
+                _isolate_with_batch(client, entity_set, primary_id, batch, result, clock)
+                client.supports_batch = True
+                return
+            except BatchUnsupported:
+                client.supports_batch = False
         mid = len(batch) // 2
-        _write_isolating(client, entity_set, table, batch[:mid], result, clock)
-        _write_isolating(client, entity_set, table, batch[mid:], result, clock)
+        _write_bulk(client, entity_set, table, batch[:mid], result, clock, primary_id)
+        _write_bulk(client, entity_set, table, batch[mid:], result, clock, primary_id)
         return
     result.requests.append(_log(batch, status, started, clock, before, client, None))
     result.outcomes.extend(RowOutcome(w.source_id, "loaded") for w in batch)
+
+
+def _rejected(w: RowWrite, code: str | None, message: str) -> RowOutcome:
+    return RowOutcome(w.source_id, "rejected", code, message, failing_field(message))
+
+
+def _isolate_with_batch(
+    client: DataverseClient,
+    entity_set: str,
+    primary_id: str,
+    batch: list[RowWrite],
+    result: WriteResult,
+    clock: Callable[[], float],
+) -> None:
+    """Each row as its own upsert (PATCH by id) in one continue-on-error `$batch`; parts that hit a
+    transient failure (429/5xx) are sent again, a bounded number of times."""
+    pending = batch
+    for _ in range(BATCH_TRANSIENT_ROUNDS):
+        started = clock()
+        before = client.stats.as_dict()
+        ops = [
+            BatchOperation(
+                "PATCH",
+                f"{entity_set}({w.row[primary_id]})",
+                {k: v for k, v in w.row.items() if k != primary_id},
+            )
+            for w in pending
+        ]
+        answers = client.batch(ops, continue_on_error=True)
+        result.requests.append(_log(pending, 200, started, clock, before, client, None, kind="$batch"))
+        retry: list[RowWrite] = []
+        for w, answer in zip(pending, answers, strict=True):
+            if answer.ok:
+                result.outcomes.append(RowOutcome(w.source_id, "loaded"))
+            elif answer.status == 429 or answer.status >= 500:
+                retry.append(w)
+            else:
+                code, message = answer.error
+                result.outcomes.append(_rejected(w, code, message))
+        if not retry:
+            return
+        pending = retry
+    raise ServiceUnavailable(f"{len(pending)} rows kept failing transiently inside $batch")
 
 
 def _log(
@@ -133,9 +192,11 @@ def _log(
     before: dict[str, float],
     client: DataverseClient,
     code: str | None,
+    kind: str = "UpsertMultiple",
 ) -> dict[str, Any]:
     after = client.stats.as_dict()
     return {
+        "kind": kind,
         "records": len(batch),
         "status": status,
         "error_code": code,

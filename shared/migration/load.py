@@ -90,7 +90,13 @@ def load_chunk(
     )
     before = dv.stats.as_dict()
     result = write_rows(
-        dv, obj.entity_set, obj.table, writes, batch_size=spec.options.load_batch_size, clock=time.monotonic
+        dv,
+        obj.entity_set,
+        obj.table,
+        writes,
+        batch_size=spec.options.load_batch_size,
+        clock=time.monotonic,
+        primary_id=obj.primary_id,
     )
     after = dv.stats.as_dict()
 
