@@ -6,6 +6,7 @@ report orchestrations exactly as the HTTP API does on Azure.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import sys
 import time
@@ -24,15 +25,49 @@ def function_app_module() -> Any:
     return function_app
 
 
+class StateDirBusy(ConfigError):
+    """Another intact process runs orchestrations from this state directory."""
+
+
+class _LockedRuntime:
+    """A started runtime that holds the state directory's lock until it is closed: only one process
+    may run (and, after a crash, resume) the orchestrations persisted there."""
+
+    def __init__(self, runtime: Any, lock_file: Any) -> None:
+        self._runtime = runtime
+        self._lock_file = lock_file
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._runtime, name)
+
+    def close(self) -> None:
+        try:
+            self._runtime.close()
+        finally:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+            self._lock_file.close()
+
+
 def open_runtime(state_dir: Path, *, start: bool = True) -> Any:
-    """The local runtime over function_app.app, persisted under `state_dir` (status survives exits)."""
+    """The local runtime over function_app.app, persisted under `state_dir` (status survives exits).
+
+    Started, it takes the state directory's lock and resumes whatever a killed process left
+    running there; not started, it only reads status (any number of readers).
+    """
     from intact.runtime import LocalRuntime
 
     state_dir.mkdir(parents=True, exist_ok=True)
     rt = LocalRuntime(function_app_module().app, store_path=state_dir / "runtime.sqlite")
-    if start:
-        rt.start()
-    return rt
+    if not start:
+        return rt
+    lock_file = (state_dir / "runtime.lock").open("a+")
+    try:
+        fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock_file.close()
+        raise StateDirBusy(f"another intact process is running migrations from {state_dir}") from None
+    rt.start()
+    return _LockedRuntime(rt, lock_file)
 
 
 def absolutize(spec: MigrationSpec, spec_file: Path) -> MigrationSpec:
@@ -83,10 +118,12 @@ def follow(
 
 
 def start_migration(rt: Any, spec: MigrationSpec) -> str:
+    """Start the migration — or, if a killed process left it running here, carry on with it (the
+    runtime resumed it on start; deterministic ids make the repeated work harmless)."""
     instance_id = spec.migration.id
     current = rt.get_status(instance_id)
     if current is not None and current.runtime_status in ACTIVE:
-        raise ConfigError(f"migration {instance_id} is already running")
+        return instance_id
     rt.start_new("migration", instance_id, {"spec": spec.model_dump(mode="json")})
     return instance_id
 
