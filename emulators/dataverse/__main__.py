@@ -18,7 +18,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--users", help="JSON file mapping bearer tokens to application users")
     p.add_argument("--seed", help="JSON file of rows to insert at start, keyed by entity set")
     p.add_argument("--time-scale", type=float, default=1.0, help="shrink the 5-minute limit window by X")
-    p.add_argument("--no-limits", action="store_true", help="disable service protection limits")
+    p.add_argument(
+        "--limits", choices=("real", "off"), default="real", help="service protection limits (default real)"
+    )
+    p.add_argument("--no-limits", action="store_true", help="alias of --limits off")
+    p.add_argument(
+        "--max-upload-bytes",
+        type=int,
+        default=5_242_880,
+        help="organization.maxuploadfilesize for notes (default 5,242,880)",
+    )
     p.add_argument("--faults", help='fault rates, e.g. "429:0.05,503:0.02,drop:0.01,drop-after:0.01"')
     p.add_argument("--fault-seed", type=int, help="random seed for fault injection")
     p.add_argument("--dop-hint", type=int, default=4, help="value of the x-ms-dop-hint header")
@@ -44,11 +53,12 @@ def main(argv: list[str] | None = None) -> int:
         users_file=args.users,
         seed_file=args.seed,
         time_scale=args.time_scale,
-        limits=not args.no_limits,
+        limits=not args.no_limits and args.limits == "real",
         faults=args.faults,
         fault_seed=args.fault_seed,
         dop_hint=args.dop_hint,
         max_bulk_targets=args.max_targets,
+        max_upload_bytes=args.max_upload_bytes,
         max_requests=args.max_requests,
         max_execution_ms=args.max_execution_ms,
         max_concurrent=args.max_concurrent,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 import traceback
 import uuid
 from collections import Counter
@@ -19,6 +20,7 @@ from typing import Any
 
 from . import errors
 from .engine import Caller, Engine
+from .extensions import Extensions, with_extra_tables
 from .faults import FaultInjector
 from .identity import AppUser, Directory, build_directory
 from .limits import LimitConfig, ServiceProtection
@@ -42,6 +44,7 @@ class EmulatorConfig:
     fault_seed: int | None = None
     dop_hint: int = 4
     max_bulk_targets: int = 1000
+    max_upload_bytes: int = 5_242_880  # organization.maxuploadfilesize (attachment-annotation-files.md)
     resource_url: str = "https://emulator.crm.dynamics.com/"
 
 
@@ -68,13 +71,16 @@ class Stats:
 class Emulator:
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
-        self.registry = MetadataRegistry.load(Path(config.metadata_path) if config.metadata_path else None)
+        self.registry = with_extra_tables(
+            MetadataRegistry.load(Path(config.metadata_path) if config.metadata_path else None)
+        )
         self.store = Store(config.db_path)
         self.engine = Engine(self.registry, self.store)
         self.directory: Directory = build_directory(config.users_file)
         self.limits = ServiceProtection(config.limits)
         self.faults = FaultInjector(config.faults, config.fault_seed)
         self.stats = Stats()
+        self.extensions = Extensions(self)
         self._bootstrap()
         if config.seed_file:
             self.load_seed(json.loads(Path(config.seed_file).read_text(encoding="utf-8")))
@@ -90,7 +96,13 @@ class Emulator:
         caller = self._system_caller()
         d = self.directory
         self._seed_row(
-            "organization", {"organizationid": d.organization_id, "name": "Intact Emulator"}, caller
+            "organization",
+            {
+                "organizationid": d.organization_id,
+                "name": "Intact Emulator",
+                "maxuploadfilesize": self.config.max_upload_bytes,
+            },
+            caller,
         )
         self._seed_row(
             "businessunit", {"businessunitid": d.business_unit_id, "name": "Intact Emulator"}, caller
@@ -143,7 +155,7 @@ class Emulator:
     ) -> Response | str:
         path, _, query_string = raw_path.partition("?")
         if path.startswith("/_emulator/"):
-            return self._admin(method, path)
+            return self._admin(method, path, query_string)
         match = API_PREFIX.match(path)
         if not match:
             segment = path.strip("/").split("/", 1)[0]
@@ -160,6 +172,12 @@ class Emulator:
             return self._throttled(user, errors.too_many_requests(self.config.limits.max_requests, 300, 1))
         if fault == "503":
             return self._finish(self._error_response(errors.service_unavailable()), user)
+        if fault == "500":
+            err = errors.DataverseError(500, "0x80040216", "An unexpected error occurred.")
+            return self._finish(self._error_response(err), user)
+        delay = self.faults.delay()
+        if delay:
+            time.sleep(delay)
         try:
             ticket = self.limits.admit(user.user_id)
         except errors.DataverseError as err:
@@ -178,12 +196,15 @@ class Emulator:
                 errors.DataverseError(500, "0x80040216", "An unexpected error occurred.")
             )
         finally:
-            self.limits.complete(user.user_id, ticket, response.records)
+            self.limits.complete(user.user_id, ticket, response.records, response.subrequests)
         if fault == "drop-after":
             return DROP
         return self._finish(response, user)
 
     def _dispatch(self, req: Request) -> Response:
+        special = self.extensions.dispatch(req)  # $batch, unbound actions
+        if special is not None:
+            return special
         target = route(req.path, self.registry)
         method = req.method
         if isinstance(target, ServiceDocument) and method == "GET":
@@ -228,7 +249,7 @@ class Emulator:
 
     # --- admin surface (not part of the Web API) ----------------------------------------------------
 
-    def _admin(self, method: str, path: str) -> Response:
+    def _admin(self, method: str, path: str, query_string: str = "") -> Response:
         name = path.removeprefix("/_emulator/").strip("/")
         if name == "health" and method == "GET":
             return Response(200, {"status": "ok"})
@@ -243,7 +264,11 @@ class Emulator:
             )
         if name == "reset" and method == "POST":
             self.reset()
+            self.extensions.snapshots.clear()
             return Response(204)
+        hook = self.extensions.admin(method, name, query_string)
+        if hook is not None:
+            return hook
         return Response(
             404, {"error": {"code": "0x8006088a", "message": f"Unknown emulator endpoint '{name}'."}}
         )

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import errors
+from . import errors, rules
 from .metadata import MetadataRegistry, TableMeta
 from .odata_query import OrderBy, compile_filter, parse_filter
 from .store import DuplicateKey, Store, column_sql
@@ -85,6 +85,8 @@ class Engine:
     ) -> str:
         changes = self.validate(table, body, mode)
         rid = record_id or changes.values.get(table.primary_id) or new_guid()
+        if mode != "seed":
+            rules.on_create(self, table, changes, rid)
         now = format_datetime(self.now())
         doc: dict[str, Any] = {LOOKUP_TYPES_KEY: {}}
         for attr in table.attributes.values():
@@ -144,6 +146,7 @@ class Engine:
         self.check_etag(doc, if_match)
         changes = self.validate(table, body, "update")
         changes.values.pop(table.primary_id, None)
+        rules.on_update(self, table, doc, changes, record_id)
         state, status = table.state_attribute, table.status_attribute
         doc.update(changes.values)
         if state is not None and status is not None:

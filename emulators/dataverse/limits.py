@@ -136,11 +136,15 @@ class ServiceProtection:
             return errors.execution_time_exceeded(cfg.max_execution_ms, WINDOW_SECONDS, retry_after)
         return errors.too_many_requests(cfg.max_requests, WINDOW_SECONDS, retry_after)
 
-    def complete(self, user: str, ticket: list[float] | None, records: int = 0) -> None:
-        """Release the concurrency slot and charge the request's modelled execution time."""
+    def complete(self, user: str, ticket: list[float] | None, records: int = 0, subrequests: int = 0) -> None:
+        """Release the concurrency slot and charge the request's modelled execution time.
+
+        `subrequests` (the parts of a `$batch`) each add a request cost to the execution time only:
+        a batch counts as one request (api-limits.md: a batch "will avoid the number of requests limit").
+        """
         if ticket is None:
             return
-        cost = self.cost(records)
+        cost = self.cost(records) + self.config.request_cost_ms * max(subrequests, 0)
         with self._lock:
             st = self._state(user)
             st.in_flight = max(0, st.in_flight - 1)

@@ -66,7 +66,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         assert not isinstance(result, str)
         payload = b""
-        if result.body is not None:
+        if result.raw is not None:
+            payload = result.raw  # Content-Type comes with result.headers
+        elif result.body is not None:
             payload = json.dumps(result.body, separators=(",", ":")).encode("utf-8")
         self.send_response(result.status)
         if result.body is not None:
@@ -150,6 +152,7 @@ def start_server(
     fault_seed: int | None = None,
     dop_hint: int = 4,
     max_bulk_targets: int = 1000,
+    max_upload_bytes: int = 5_242_880,
     max_requests: int = 6000,
     max_execution_ms: int = 1_200_000,
     max_concurrent: int = 52,
@@ -172,6 +175,7 @@ def start_server(
         fault_seed=fault_seed,
         dop_hint=dop_hint,
         max_bulk_targets=max_bulk_targets,
+        max_upload_bytes=max_upload_bytes,
         limits=LimitConfig(
             enabled=limits,
             max_requests=max_requests,

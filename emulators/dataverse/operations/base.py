@@ -66,6 +66,8 @@ class Response:
     body: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     records: int = 0  # rows touched, for the service-protection cost model
+    raw: bytes | None = None  # a non-JSON body (e.g. `$batch` multipart); Content-Type in `headers`
+    subrequests: int = 0  # inner requests (`$batch`), each charged execution time
 
 
 _PREFER_ITEM = re.compile(r'\s*([^=,\s]+)\s*(?:=\s*("(?:[^"]*)"|[^,]*))?\s*(?:,|$)')

@@ -12,7 +12,7 @@ from emulators.dataverse.tools.build_metadata import build
 def test_parse_spec() -> None:
     assert parse_spec("429:0.05, 503:0.02,drop:0.01") == [("429", 0.05), ("503", 0.02), ("drop", 0.01)]
     assert parse_spec(None) == []
-    for bad in ("500:0.1", "429:2", "429:0.6,503:0.6"):
+    for bad in ("418:0.1", "429:2", "429:0.6,503:0.6", "latency:fast"):
         with pytest.raises(ValueError):
             parse_spec(bad)
 
