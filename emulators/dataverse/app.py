@@ -19,15 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from . import errors
+from .custom_schema import CustomSchema
 from .engine import Caller, Engine
 from .extensions import Extensions, with_extra_tables
 from .faults import FaultInjector
 from .identity import AppUser, Directory, build_directory
 from .limits import LimitConfig, ServiceProtection
 from .metadata import MetadataRegistry
-from .operations import bulk, records, system
+from .operations import bulk, keyed, metadata_api, records, system
 from .operations.base import Request, Response
-from .routing import API_PREFIX, BoundAction, Collection, Entity, ServiceDocument, WhoAmI, route
+from .routing import API_PREFIX, BoundAction, Collection, Entity, KeyedEntity, ServiceDocument, WhoAmI, route
 from .store import Store
 
 DROP = "drop"
@@ -46,6 +47,9 @@ class EmulatorConfig:
     max_bulk_targets: int = 1000
     max_upload_bytes: int = 5_242_880  # organization.maxuploadfilesize (attachment-annotation-files.md)
     resource_url: str = "https://emulator.crm.dynamics.com/"
+    licence: str = "enterprise"  # custom-table cap: professional 15, enterprise 500 (custom_schema.py)
+    key_activation_delay: float = 0.0  # seconds an alternate key stays Pending
+    solutions: tuple[str, ...] = ()  # "uniquename:prefix" solutions known besides Default (prefix new)
 
 
 @dataclass
@@ -76,6 +80,11 @@ class Emulator:
         )
         self.store = Store(config.db_path)
         self.engine = Engine(self.registry, self.store)
+        self.schema = CustomSchema(self.registry, self.store, config.licence, config.key_activation_delay)
+        for spec in config.solutions:
+            unique_name, _, prefix = spec.partition(":")
+            self.schema.add_solution(unique_name, prefix or "new")
+        self.keys = keyed.install(self.schema, self.engine)
         self.directory: Directory = build_directory(config.users_file)
         self.limits = ServiceProtection(config.limits)
         self.faults = FaultInjector(config.faults, config.fault_seed)
@@ -202,6 +211,8 @@ class Emulator:
         return self._finish(response, user)
 
     def _dispatch(self, req: Request) -> Response:
+        if metadata_api.handles(req.path):  # EntityDefinitions, RelationshipDefinitions, …
+            return metadata_api.dispatch(req, self.schema, self.keys)
         special = self.extensions.dispatch(req)  # $batch, unbound actions
         if special is not None:
             return special
@@ -225,6 +236,8 @@ class Emulator:
                 return records.delete(req, self.engine, target.table, target.record_id)
             if method == "PUT":
                 raise errors.not_implemented("PUT on a record")
+        if isinstance(target, KeyedEntity):
+            return keyed.handle(req, self.engine, self.keys, target.table, target.key_text)
         if isinstance(target, BoundAction):
             return bulk.handle(req, self.engine, target.table, target.name, self.config.max_bulk_targets)
         raise errors.method_not_allowed(method, req.path)
@@ -266,6 +279,8 @@ class Emulator:
             self.reset()
             self.extensions.snapshots.clear()
             return Response(204)
+        if name in ("licence", "schema") and method == "GET":
+            return metadata_api.admin(self.schema, name)
         hook = self.extensions.admin(method, name, query_string)
         if hook is not None:
             return hook

@@ -64,14 +64,20 @@ class Engine:
     registry: MetadataRegistry
     store: Store
     now: Callable[[], Any] = field(default=utcnow)
+    # Called with (table, record id, document) before every insert/replace (alternate keys, keys.py).
+    write_hooks: list[Callable[[TableMeta, str, dict[str, Any]], None]] = field(default_factory=list)
+    # Resolves `@odata.bind` values that are not `/<set>(<guid>)` (alternate keys) to (set, guid).
+    bind_resolver: Callable[[str], tuple[str, str] | None] | None = None
+    alternate_keys: Any = None  # keys.AlternateKeys, for UpsertMultiple items addressed by key
 
-    def __post_init__(self) -> None:
-        self.sets_to_logical = {t.entity_set: t.logical_name for t in self.registry.tables()}
+    @property
+    def sets_to_logical(self) -> dict[str, str]:
+        return self.registry.sets_to_logical
 
     # --- writes -----------------------------------------------------------------------------------
 
     def validate(self, table: TableMeta, body: dict[str, Any], mode: Mode) -> Changes:
-        return validate_payload(table, body, mode, self.sets_to_logical)
+        return validate_payload(table, body, mode, self.sets_to_logical, self.bind_resolver)
 
     def create(
         self,
@@ -124,6 +130,8 @@ class Engine:
             if who in table.attributes and not doc.get(f"_{who}_value"):
                 self._set_lookup(table, doc, who, "systemuser", caller.user_id)
         doc["versionnumber"] = self.store.next_version()
+        for hook in self.write_hooks:
+            hook(table, rid, doc)
         try:
             self.store.insert(table.logical_name, rid, doc)
         except DuplicateKey:
@@ -165,6 +173,8 @@ class Engine:
         if "modifiedby" in table.attributes:
             self._set_lookup(table, doc, "modifiedby", "systemuser", caller.user_id)
         doc["versionnumber"] = self.store.next_version()
+        for hook in self.write_hooks:
+            hook(table, record_id, doc)
         self.store.replace(table.logical_name, record_id, doc)
         return doc
 

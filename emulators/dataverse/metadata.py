@@ -170,8 +170,13 @@ class MetadataRegistry:
     """All known tables, by logical name and by entity set name."""
 
     def __init__(self, tables: dict[str, TableMeta]) -> None:
+        self.replace_all(tables)
+
+    def replace_all(self, tables: dict[str, TableMeta]) -> None:
+        """Swap in a new set of tables (custom schema changes rebuild them; see `custom_schema.py`)."""
         self._by_logical = dict(tables)
         self._by_set = {t.entity_set: t for t in tables.values()}
+        self.sets_to_logical = {t.entity_set: t.logical_name for t in tables.values()}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> MetadataRegistry:

@@ -36,12 +36,20 @@ class Entity:
 
 
 @dataclass(frozen=True)
+class KeyedEntity:
+    """`/<set>(key1='v',key2=2)`: a record addressed by an alternate key (resolved in keys.py)."""
+
+    table: TableMeta
+    key_text: str
+
+
+@dataclass(frozen=True)
 class BoundAction:
     table: TableMeta
     name: str
 
 
-Route = ServiceDocument | WhoAmI | Collection | Entity | BoundAction
+Route = ServiceDocument | WhoAmI | Collection | Entity | KeyedEntity | BoundAction
 
 
 def route(path: str, registry: MetadataRegistry) -> Route:
@@ -64,7 +72,7 @@ def route(path: str, registry: MetadataRegistry) -> Route:
         guid = parse_guid(key)
         if guid is None:
             if "=" in key:
-                raise errors.not_implemented("Alternate key addressing")
+                return KeyedEntity(table, key)
             raise errors.query_syntax(f"Bad Request - Error in query syntax. The key '{key}' is not a GUID.")
         return Entity(table, guid)
     head, _, rest = path.partition("/")

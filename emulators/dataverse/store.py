@@ -159,6 +159,48 @@ class Store:
                 n[2:]: int(self._conn.execute(f'SELECT COUNT(*) FROM "{n}"').fetchone()[0]) for n in names
             }
 
+    # --- custom schema (metadata API) and alternate-key indexes ------------------------------------
+
+    def _ensure_schema(self) -> None:
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS _emulator_schema "
+            "(kind TEXT NOT NULL, name TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (kind, name))"
+        )
+
+    def schema_rows(self) -> list[tuple[str, str, dict[str, Any]]]:
+        with self._lock:
+            self._ensure_schema()
+            sql = "SELECT kind, name, doc FROM _emulator_schema ORDER BY rowid"
+            rows = self._conn.execute(sql).fetchall()
+        return [(k, n, json.loads(d)) for k, n, d in rows]
+
+    def schema_put(self, kind: str, name: str, doc: dict[str, Any]) -> None:
+        with self._lock:
+            self._ensure_schema()
+            self._conn.execute(
+                "INSERT INTO _emulator_schema (kind, name, doc) VALUES (?, ?, ?) "
+                "ON CONFLICT (kind, name) DO UPDATE SET doc=excluded.doc",
+                (kind, name, json.dumps(doc)),
+            )
+
+    def schema_delete(self, kind: str, name: str) -> None:
+        with self._lock:
+            self._ensure_schema()
+            self._conn.execute("DELETE FROM _emulator_schema WHERE kind=? AND name=?", (kind, name))
+
+    def create_index(self, logical: str, name: str, props: list[str]) -> None:
+        """A case-insensitive expression index over document properties (alternate keys)."""
+        cols = ", ".join(f"{column_sql(p)} COLLATE NOCASE" for p in props)
+        safe = "".join(c for c in name if c.isalnum() or c == "_")
+        with self._lock:
+            table = self._ensure(logical)
+            self._conn.execute(f'CREATE INDEX IF NOT EXISTS "ix_{logical}_{safe}" ON {table} ({cols})')
+
+    def drop(self, logical: str) -> None:
+        with self._lock:
+            self._conn.execute(f"DROP TABLE IF EXISTS {self._table(logical)}")
+            self._known.discard(logical)
+
     def clear(self) -> None:
         with self._lock:
             for logical in self.counts():

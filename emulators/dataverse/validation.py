@@ -8,6 +8,7 @@ needs data, not metadata.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
@@ -55,6 +56,7 @@ def validate_payload(
     body: dict[str, Any],
     mode: Mode,
     sets_to_logical: dict[str, str],
+    bind_resolver: Callable[[str], tuple[str, str] | None] | None = None,
 ) -> Changes:
     changes = Changes()
     es = table.entity_set
@@ -75,6 +77,8 @@ def validate_payload(
                 changes.lookups[attr.name] = LookupRef(attr.name, None, None)
                 continue
             parsed = parse_bind_path(value) if isinstance(value, str) else None
+            if parsed is None and bind_resolver is not None and isinstance(value, str):
+                parsed = bind_resolver(value)  # alternate key, e.g. /accounts(accountnumber='A1')
             if parsed is None:
                 raise errors.payload_error(
                     es,
@@ -133,6 +137,14 @@ def convert_value(table: TableMeta, attr: AttributeMeta, value: Any) -> Any:
         if not lo <= value <= hi:
             raise errors.wrong_type(es, value, attr.edm_type)
         _check_range(table, attr, value)
+        return value
+    if t == "MultiSelectPicklist":
+        # Web API: the selected values as one comma-separated string, e.g. "100000000,100000002".
+        if not isinstance(value, str):
+            raise errors.wrong_type(es, value, "Edm.String")
+        for part in (p.strip() for p in value.split(",") if p.strip()):
+            if not part.lstrip("-").isdigit() or (attr.options and int(part) not in attr.options):
+                raise errors.option_out_of_range(attr.name, table.logical_name, part, sorted(attr.options))
         return value
     if t in DECIMAL_TYPES or t == "Double":
         if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):

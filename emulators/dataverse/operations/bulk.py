@@ -133,9 +133,11 @@ def _update_multiple(req: Request, engine: Engine, table: TableMeta, targets: li
 
 
 def _upsert_multiple(req: Request, engine: Engine, table: TableMeta, targets: list[dict[str, Any]]) -> None:
+    alt_keys = engine.alternate_keys
     for i, target in enumerate(targets):
-        key = _key_of(table, target, i)
-        body = _strip(target)
+        # "@odata.id": "<set>(key='v')" addresses the row by alternate key (keys.py).
+        alt = _at(i, lambda t=target: alt_keys.upsert_target(table, t)) if alt_keys is not None else None
+        key, body = alt if alt is not None else (_key_of(table, target, i), _strip(target))
 
         def one(key: str | None = key, body: dict[str, Any] = body) -> None:
             if key is not None and engine.store.exists(table.logical_name, key):
