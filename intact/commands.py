@@ -157,6 +157,7 @@ def result_json(body: dict[str, Any]) -> dict[str, Any]:
         "reports": output.get("reports", []),
         "tables": output.get("tables"),
         "requests": output.get("requests"),
+        "traffic": output.get("traffic") or body.get("traffic") or {},
         "throttled_429": output.get("throttled_429"),
         "error": None if body["runtime_status"] == "Completed" else body.get("output"),
     }

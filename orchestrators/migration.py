@@ -136,7 +136,7 @@ def run_and_finish(
             "now": context.current_utc_datetime.isoformat(),
         },
     )
-    _status(context, run, "completed", summary.objects)
+    _status(context, run, "completed", summary.objects, summary.traffic)
     return summary.model_dump(mode="json")
 
 
@@ -197,12 +197,23 @@ def run_stages(context: df.DurableOrchestrationContext, run: RunRef) -> Generato
     for t in transformed:
         counts[t.object].quarantined += t.quarantined
 
-    requests = throttled = 0
     consumed: list[tuple[str, int]] = []  # (when, records sent): the 24-hour request entitlement
+    cap = run.spec.options.daily_request_cap
+    planned = sum(t.transformed for t in transformed)
+    traffic: dict[str, Any] = {
+        "requests": 0,
+        "throttled_429": 0,
+        "wait_s": 0.0,
+        "entitlement_used": 0,
+        # up front: what the load will cost against the daily request entitlement
+        "entitlement_planned": planned,
+        "entitlement_cap_per_day": cap,
+        "entitlement_days_at_least": -(-planned // cap) if cap else None,
+    }
     for phase_objects in profile.phases():
         phase = phase_objects[0].phase
         names = [o.name for o in phase_objects]
-        _status(context, run, f"loading phase {phase} ({', '.join(names)})", counts)
+        _status(context, run, f"loading phase {phase} ({', '.join(names)})", counts, traffic)
         loads = [
             LoadInput(
                 run=run,
@@ -235,9 +246,11 @@ def run_stages(context: df.DurableOrchestrationContext, run: RunRef) -> Generato
         for r in phase_out.results:
             counts[r.object].loaded += r.loaded
             counts[r.object].quarantined += r.quarantined
-            requests += r.requests
-            throttled += r.throttled_429
-        _status(context, run, f"reconciling phase {phase}", counts)
+            traffic["requests"] += r.requests
+            traffic["throttled_429"] += r.throttled_429
+            traffic["wait_s"] = round(traffic["wait_s"] + r.wait_s, 3)
+            traffic["entitlement_used"] += r.items
+        _status(context, run, f"reconciling phase {phase}", counts, traffic)
         yield context.call_activity(
             reconcile_phase,
             {
@@ -257,8 +270,9 @@ def run_stages(context: df.DurableOrchestrationContext, run: RunRef) -> Generato
         objects=counts,
         owners=owners,
         max_cursor=extract.max_cursor,
-        requests=requests,
-        throttled_429=throttled,
+        requests=traffic["requests"],
+        throttled_429=traffic["throttled_429"],
+        traffic=traffic,
     )
     reports = yield context.call_activity(
         write_reports, {"summary": summary.model_dump(mode="json"), "spec": run.spec.model_dump(mode="json")}
@@ -267,14 +281,19 @@ def run_stages(context: df.DurableOrchestrationContext, run: RunRef) -> Generato
 
 
 def _status(
-    context: df.DurableOrchestrationContext, run: RunRef, stage: str, counts: dict[str, ObjectCounts]
+    context: df.DurableOrchestrationContext,
+    run: RunRef,
+    stage: str,
+    counts: dict[str, ObjectCounts],
+    traffic: dict[str, Any] | None = None,
 ) -> None:
     """Progress for `GET /api/migrations/{id}` and the CLI (small: well under 16 KB)."""
-    context.set_custom_status(
-        {
-            "stage": stage,
-            "run_id": run.run_id,
-            "kind": run.kind,
-            "objects": {n: c.model_dump(exclude={"skip_rule"}) for n, c in counts.items()},
-        }
-    )
+    status: dict[str, Any] = {
+        "stage": stage,
+        "run_id": run.run_id,
+        "kind": run.kind,
+        "objects": {n: c.model_dump(exclude={"skip_rule"}) for n, c in counts.items()},
+    }
+    if traffic is not None:
+        status["traffic"] = traffic
+    context.set_custom_status(status)

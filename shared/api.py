@@ -27,6 +27,7 @@ class MigrationStatusBody(BaseModel):
     stage: str | None = None
     run_id: str | None = None
     objects: dict[str, dict[str, Any]] = {}
+    traffic: dict[str, Any] = {}
     created_time: str | None = None
     last_updated_time: str | None = None
     output: Any = None
@@ -63,6 +64,7 @@ def status_body(
         stage=custom.get("stage"),
         run_id=custom.get("run_id"),
         objects=objects or {},
+        traffic=custom.get("traffic") or {},
         created_time=str(created) if created else None,
         last_updated_time=str(updated) if updated else None,
         output=output,

@@ -137,7 +137,7 @@ def _write_bulk(
         _write_bulk(client, entity_set, table, batch[:mid], result, clock, primary_id)
         _write_bulk(client, entity_set, table, batch[mid:], result, clock, primary_id)
         return
-    result.requests.append(_log(batch, status, started, clock, before, client, None))
+    result.requests.append(_log(batch, status, started, clock, before, client, None, loaded=len(batch)))
     result.outcomes.extend(RowOutcome(w.source_id, "loaded") for w in batch)
 
 
@@ -168,7 +168,8 @@ def _isolate_with_batch(
             for w in pending
         ]
         answers = client.batch(ops, continue_on_error=True)
-        result.requests.append(_log(pending, 200, started, clock, before, client, None, kind="$batch"))
+        entry = _log(pending, 200, started, clock, before, client, None, kind="$batch")
+        result.requests.append(entry)
         retry: list[RowWrite] = []
         for w, answer in zip(pending, answers, strict=True):
             if answer.ok:
@@ -178,6 +179,9 @@ def _isolate_with_batch(
             else:
                 code, message = answer.error
                 result.outcomes.append(_rejected(w, code, message))
+        entry["loaded"] = sum(1 for a in answers if a.ok)
+        entry["rejected"] = len(answers) - entry["loaded"] - len(retry)
+        entry["retried"] = len(retry)
         if not retry:
             return
         pending = retry
@@ -193,11 +197,14 @@ def _log(
     client: DataverseClient,
     code: str | None,
     kind: str = "UpsertMultiple",
+    loaded: int = 0,
 ) -> dict[str, Any]:
+    """One line of the request log (COM-26): what was sent and how it ended, no record values."""
     after = client.stats.as_dict()
     return {
         "kind": kind,
         "records": len(batch),
+        "loaded": loaded,
         "status": status,
         "error_code": code,
         "duration_s": round(clock() - started, 4),

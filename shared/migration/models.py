@@ -3,6 +3,8 @@ so orchestration history stays small."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.spec import MigrationSpec
@@ -135,6 +137,7 @@ class RunSummary(_M):
     max_cursor: str | None = None
     requests: int = 0
     throttled_429: int = 0
+    traffic: dict[str, Any] = Field(default={}, description="Requests, 429s, waits, entitlement used")
 
 
 class RollbackGroup(_M):

@@ -58,6 +58,7 @@ def write_run_reports(summary: RunSummary, prefix: str, store: StagingStore) -> 
         "quarantine": quarantine,
         "requests": summary.requests,
         "throttled_429": summary.throttled_429,
+        "traffic": summary.traffic,
     }
     json_path = f"{prefix}/reports/run.json"
     store.put_json(json_path, doc)
@@ -72,6 +73,16 @@ def write_run_reports(summary: RunSummary, prefix: str, store: StagingStore) -> 
         md += ["## Owners", "", "| source user | status | records |", "|---|---|---:|"]
         md += [f"| {u} | {v['status']} | {v['records']} |" for u, v in summary.owners.users.items()]
         md += ["", f"Records assigned to the fallback owner: {summary.owners.records_to_fallback}", ""]
+    if summary.traffic:
+        t = summary.traffic
+        md += [
+            "## Traffic",
+            "",
+            f"Requests {t.get('requests', 0)}, throttled (429) {t.get('throttled_429', 0)}, "
+            f"waited {t.get('wait_s', 0)} s; request entitlement used {t.get('entitlement_used', 0)}"
+            + (f" of {t['entitlement_cap_per_day']} a day" if t.get("entitlement_cap_per_day") else ""),
+            "",
+        ]
     md += ["## Quarantine", "", "| object | stage | error | field | records |", "|---|---|---|---|---:|"]
     md += [
         f"| {g['object']} | {g['stage']} | {g['error']} | {g['field']} | {g['records']} |"

@@ -48,8 +48,11 @@ def loaded(azurite: Any, dataverse: Any, scope_id: str, monkeypatch: pytest.Monk
 def test_COM_26_every_bulk_request_is_logged_with_its_outcome(loaded: dict[str, Any]) -> None:
     run, store = loaded["run"], loaded["store"]
     log = store.get_json(f"{run.prefix}/load/leads/00000.requests.json")
-    assert sum(r["records"] for r in log if r["status"] == 204) == loaded["results"]["leads"].loaded
+    assert sum(r["loaded"] for r in log) == loaded["results"]["leads"].loaded
     assert any(r["status"] == 400 and r["error_code"] == "0x80044331" for r in log)
+    # the failed bulk request was isolated with one $batch, not a bisection
+    assert [r["kind"] for r in log] == ["UpsertMultiple", "$batch"]
+    assert log[1]["rejected"] == loaded["results"]["leads"].quarantined == 1
 
 
 def test_COM_01_read_back_matches_what_was_written(loaded: dict[str, Any]) -> None:
