@@ -42,6 +42,12 @@ def _print_result(result: dict[str, Any], as_json: bool) -> None:
     if result["objects"]:
         full = {n: {**c, "skip_rule": result["skip_rules"].get(n)} for n, c in result["objects"].items()}
         print(reconciliation_markdown(full))
+    t = result.get("traffic") or {}
+    if t:
+        print(
+            f"Dataverse traffic: {t.get('requests', 0)} requests, {t.get('throttled_429', 0)} throttled "
+            f"(429), {t.get('wait_s', 0)} s waited; request entitlement used {t.get('entitlement_used', 0)}"
+        )
     if result.get("tables"):
         for table, t in result["tables"].items():
             print(
