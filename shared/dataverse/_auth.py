@@ -49,13 +49,22 @@ class _MsalConfidential:
     """Client-credentials flow; msal keeps the token cache and refreshes before expiry."""
 
     def __init__(
-        self, url: str, tenant_id: str, client_id: str, credential: Any, authority_host: str
+        self,
+        url: str,
+        tenant_id: str,
+        client_id: str,
+        credential: Any,
+        authority_host: str,
+        http_client: Any = None,
     ) -> None:
         import msal
 
         self._scopes = _scope(url)
         self._app = msal.ConfidentialClientApplication(
-            client_id, client_credential=credential, authority=f"{authority_host.rstrip('/')}/{tenant_id}"
+            client_id,
+            client_credential=credential,
+            authority=f"{authority_host.rstrip('/')}/{tenant_id}",
+            http_client=http_client,
         )
         self._lock = threading.Lock()
 
@@ -65,7 +74,7 @@ class _MsalConfidential:
 
 
 class _MsalManagedIdentity:
-    def __init__(self, url: str, client_id: str | None) -> None:
+    def __init__(self, url: str, client_id: str | None, http_client: Any = None) -> None:
         import msal
         import requests  # msal depends on requests; its managed-identity client wants a session
 
@@ -74,7 +83,7 @@ class _MsalManagedIdentity:
             if client_id
             else msal.SystemAssignedManagedIdentity()
         )
-        self._app = msal.ManagedIdentityClient(identity, http_client=requests.Session())
+        self._app = msal.ManagedIdentityClient(identity, http_client=http_client or requests.Session())
         self._resource = url.rstrip("/")
         self._lock = threading.Lock()
 
@@ -83,8 +92,11 @@ class _MsalManagedIdentity:
             return _check(self._app.acquire_token_for_client(resource=self._resource))
 
 
-def token_provider_for(target: TargetSpec, user_index: int = 0) -> TokenProvider:
-    """Tokens for one of the target's application users (0 = `target.auth`)."""
+def token_provider_for(target: TargetSpec, user_index: int = 0, http_client: Any = None) -> TokenProvider:
+    """Tokens for one of the target's application users (0 = `target.auth`).
+
+    `http_client` replaces msal's HTTP transport (tests talk to a fake Entra ID / identity endpoint).
+    """
     auth = target.user_auths[user_index]
     if isinstance(auth, StaticTokenAuth):
         return StaticToken(resolve_secret(auth.token))
@@ -95,6 +107,7 @@ def token_provider_for(target: TargetSpec, user_index: int = 0) -> TokenProvider
             auth.client_id,
             resolve_secret(auth.client_secret),
             auth.authority_host,
+            http_client,
         )
     if isinstance(auth, CertificateAuth):
         try:
@@ -104,7 +117,9 @@ def token_provider_for(target: TargetSpec, user_index: int = 0) -> TokenProvider
         cred: dict[str, Any] = {"private_key": pem, "thumbprint": auth.certificate_thumbprint}
         if auth.certificate_password:
             cred["passphrase"] = resolve_secret(auth.certificate_password)
-        return _MsalConfidential(target.url, auth.tenant_id, auth.client_id, cred, auth.authority_host)
+        return _MsalConfidential(
+            target.url, auth.tenant_id, auth.client_id, cred, auth.authority_host, http_client
+        )
     if isinstance(auth, ManagedIdentityAuth):
-        return _MsalManagedIdentity(target.url, auth.client_id)
+        return _MsalManagedIdentity(target.url, auth.client_id, http_client)
     raise AuthError(f"unsupported auth kind {auth!r}")
