@@ -38,6 +38,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--verbose", action="store_true", help="log every request to stderr")
     p.add_argument("--tls", action="store_true", help="serve HTTPS with a certificate made at start")
     p.add_argument("--cert-dir", help="with --tls: where to write the CA PEM (default: a temp directory)")
+    p.add_argument(
+        "--licence",
+        choices=("professional", "enterprise"),
+        default="enterprise",
+        help="licence tier: custom-table cap 15 (professional) or 500 (enterprise)",
+    )
+    p.add_argument("--key-activation-delay", type=float, default=0.0, help="seconds a new key stays Pending")
+    p.add_argument(
+        "--solution",
+        action="append",
+        default=[],
+        metavar="NAME:PREFIX",
+        help="a solution (and its publisher prefix) known besides Default (prefix new); repeatable",
+    )
     return p
 
 
@@ -65,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         verbose=args.verbose,
         tls=args.tls,
         cert_dir=args.cert_dir,
+        licence=args.licence,
+        key_activation_delay=args.key_activation_delay,
+        solutions=tuple(args.solution),
     )
     print(handle.base_url, flush=True)
     if handle.cert_path:

@@ -161,6 +161,9 @@ def start_server(
     verbose: bool = False,
     tls: bool = False,
     cert_dir: str | None = None,
+    licence: str = "enterprise",
+    key_activation_delay: float = 0.0,
+    solutions: tuple[str, ...] = (),
 ) -> ServerHandle:
     """Start the emulator on a background thread (port 0 picks a free port).
 
@@ -176,6 +179,9 @@ def start_server(
         dop_hint=dop_hint,
         max_bulk_targets=max_bulk_targets,
         max_upload_bytes=max_upload_bytes,
+        licence=licence,
+        key_activation_delay=key_activation_delay,
+        solutions=tuple(solutions),
         limits=LimitConfig(
             enabled=limits,
             max_requests=max_requests,
