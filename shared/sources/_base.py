@@ -1,15 +1,57 @@
-"""The connector interface every source implements, and the factory that picks one from a spec."""
+"""The connector interface every source implements, and the factory that picks one from a spec.
+
+As small as a dlt resource or a Singer stream: `discover()` describes the source, `read(object)`
+yields pages of records, each page carrying the checkpoint *after* it. Feeding that checkpoint back
+to `read` resumes right after the page, so an interrupted extraction never repeats a record.
+
+    source = open_source(spec.source)
+    for page in source.read("contacts", since=watermark, checkpoint=saved):
+        stage(page.records); save(page.checkpoint)   # checkpoint only after the page is staged
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from shared.errors import ConfigError, MalformedRow
 from shared.spec import SourceSpec
+
+FieldType = Literal[
+    "string",
+    "text",
+    "integer",
+    "decimal",
+    "money",
+    "boolean",
+    "date",
+    "datetime",
+    "email",
+    "phone",
+    "url",
+    "enum",
+    "list",
+    "object",
+    "reference",
+    "unknown",
+]
+InventoryKind = Literal[
+    "workflow",
+    "email_template",
+    "integration",
+    "report",
+    "dashboard",
+    "smart_view",
+    "form",
+    "custom_activity_type",
+    "custom_object",
+    "campaign_send",
+    "file_store",
+    "other",
+]
 
 
 @dataclass(frozen=True)
@@ -18,8 +60,9 @@ class SourceObject:
 
     name: str
     primary_key: str
-    cursor_field: str | None = None
-    parent: str | None = None
+    cursor_field: str | None = None  # the field a delta read filters on (date_updated, lastUpdated…)
+    sorted_by_cursor: bool = False  # records come in cursor order (resume by cursor is then safe)
+    parent: str | None = None  # e.g. Close contacts inside leads
 
 
 @dataclass(frozen=True)
@@ -27,6 +70,7 @@ class SourceUser:
     source_id: str
     email: str | None
     name: str | None = None
+    active: bool = True
 
 
 @dataclass(frozen=True)
@@ -38,16 +82,82 @@ class ExtractedRecord:
     error: MalformedRow | None = None
 
 
+@dataclass(frozen=True)
+class Page:
+    """A page of one object's records and the checkpoint that resumes right after it.
+
+    The checkpoint is small JSON (offsets, cursors, page numbers); it never holds record values.
+    """
+
+    object: str
+    records: list[ExtractedRecord]
+    checkpoint: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    name: str
+    type: FieldType
+    filled: int = 0  # how many sampled records had a value
+    samples: list[str] = field(default_factory=list)  # a few distinct values (shown to the admin only)
+    custom: bool = False
+    label: str | None = None
+    options: list[str] = field(default_factory=list)  # known pick-list labels
+    references: str | None = None  # the object a reference field points at
+
+
+@dataclass(frozen=True)
+class Relationship:
+    from_object: str
+    field: str
+    to_object: str
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    name: str
+    count: int
+    fields: list[FieldInfo]
+
+
+@dataclass(frozen=True)
+class InventoryItem:
+    """Something that does not migrate as data (COM-06/COM-12): listed with what to rebuild it as."""
+
+    kind: InventoryKind
+    name: str
+    detail: str = ""
+    recommendation: str = ""
+
+
+@dataclass(frozen=True)
+class Discovery:
+    source: str
+    objects: list[ObjectInfo]
+    relationships: list[Relationship] = field(default_factory=list)
+    inventory: list[InventoryItem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
 class Source(Protocol):
     name: str
 
     def objects(self) -> list[SourceObject]: ...
 
-    def read(self, since: datetime | None = None) -> Iterator[ExtractedRecord]:
-        """Every record of every object (only those changed after `since`, when given)."""
+    def discover(self, sample_size: int = 200) -> Discovery:
+        """Objects with counts and fields (types inferred from a sample), relationships, inventory."""
+        ...
+
+    def read(
+        self, object: str, *, since: datetime | None = None, checkpoint: dict[str, Any] | None = None
+    ) -> Iterator[Page]:
+        """One object's records page by page (only those changed after `since`, when given),
+        resuming after `checkpoint` when given."""
         ...
 
     def users(self) -> list[SourceUser]: ...
+
+    def close(self) -> None: ...
 
 
 def open_source(spec: SourceSpec, base_dir: Path | None = None) -> Source:
