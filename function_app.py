@@ -24,6 +24,7 @@ from shared.api import (
     bad_request,
     delta_instance_id,
     parse_start_body,
+    phase_instance_id,
     rollback_instance_id,
     status_body,
 )
@@ -74,6 +75,10 @@ async def get_migration_status(
     rs = _runtime_status(status)
     if rs is None:
         return _json(404, {"error": "not_found", "message": f"no migration {instance_id}"})
+    phase = None
+    sub_id = phase_instance_id(status.custom_status) if rs in ACTIVE else None
+    if sub_id is not None:
+        phase = (await client.get_status(sub_id)).custom_status
     return _json(
         200,
         status_body(
@@ -83,6 +88,7 @@ async def get_migration_status(
             status.output,
             status.created_time,
             status.last_updated_time,
+            phase,
         ),
     )
 

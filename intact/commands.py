@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from shared.api import ACTIVE, rollback_instance_id, status_body
+from shared.api import ACTIVE, phase_instance_id, rollback_instance_id, status_body
 from shared.errors import ConfigError
 from shared.spec import MigrationSpec, load_spec
 
@@ -91,8 +91,16 @@ def status_dict(rt: Any, instance_id: str) -> dict[str, Any] | None:
     st = rt.get_status(instance_id)
     if st is None:
         return None
+    sub_id = phase_instance_id(st.custom_status) if st.runtime_status in ACTIVE else None
+    sub = rt.get_status(sub_id) if sub_id else None
     return status_body(
-        instance_id, st.runtime_status, st.custom_status, st.output, st.created_time, st.last_updated_time
+        instance_id,
+        st.runtime_status,
+        st.custom_status,
+        st.output,
+        st.created_time,
+        st.last_updated_time,
+        sub.custom_status if sub is not None else None,
     )
 
 
@@ -168,6 +176,9 @@ def progress_printer(stream: Any = sys.stderr) -> Callable[[dict[str, Any]], Non
         if not body.get("stage") and body["runtime_status"] in ACTIVE:
             return
         objs = ", ".join(f"{n} {c.get('loaded', 0)}/{c.get('source', 0)}" for n, c in body["objects"].items())
+        phase = body.get("phase") or {}
+        if phase.get("stage", "").startswith("paused"):
+            objs += f"  ({phase['stage']} until {phase.get('resume_at')})"
         print(f"  [{body['runtime_status']}] {body.get('stage') or ''}  {objs}", file=stream, flush=True)
 
     return show

@@ -213,7 +213,8 @@ def run_stages(context: df.DurableOrchestrationContext, run: RunRef) -> Generato
     for phase_objects in profile.phases():
         phase = phase_objects[0].phase
         names = [o.name for o in phase_objects]
-        _status(context, run, f"loading phase {phase} ({', '.join(names)})", counts, traffic)
+        phase_instance = f"{context.instance_id}:{run.run_id}:phase{phase}"
+        _status(context, run, f"loading phase {phase} ({', '.join(names)})", counts, traffic, phase_instance)
         loads = [
             LoadInput(
                 run=run,
@@ -238,7 +239,7 @@ def run_stages(context: df.DurableOrchestrationContext, run: RunRef) -> Generato
                 yield context.call_sub_orchestrator(
                     "load_phase",
                     phase_in.model_dump(mode="json"),
-                    f"{context.instance_id}:{run.run_id}:phase{phase}",
+                    phase_instance,
                 )
             )
         )
@@ -286,6 +287,7 @@ def _status(
     stage: str,
     counts: dict[str, ObjectCounts],
     traffic: dict[str, Any] | None = None,
+    phase_instance: str | None = None,
 ) -> None:
     """Progress for `GET /api/migrations/{id}` and the CLI (small: well under 16 KB)."""
     status: dict[str, Any] = {
@@ -296,4 +298,6 @@ def _status(
     }
     if traffic is not None:
         status["traffic"] = traffic
+    if phase_instance is not None:
+        status["phase_instance"] = phase_instance  # its own status shows waves and pauses
     context.set_custom_status(status)

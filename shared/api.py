@@ -6,7 +6,7 @@ import math
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shared.errors import ConfigError
 from shared.spec import MigrationSpec, parse_spec
@@ -28,6 +28,7 @@ class MigrationStatusBody(BaseModel):
     run_id: str | None = None
     objects: dict[str, dict[str, Any]] = {}
     traffic: dict[str, Any] = {}
+    phase: dict[str, Any] | None = Field(default=None, description="The running load phase's own progress")
     created_time: str | None = None
     last_updated_time: str | None = None
     output: Any = None
@@ -51,7 +52,9 @@ def status_body(
     output: Any,
     created: datetime | str | None,
     updated: datetime | str | None,
+    phase: Any = None,
 ) -> dict[str, Any]:
+    """The status body; `phase` is the running load phase's own custom status, when looked up."""
     custom = custom_status if isinstance(custom_status, dict) else {}
     objects = (
         custom.get("objects") or (output or {}).get("objects", {})
@@ -65,10 +68,18 @@ def status_body(
         run_id=custom.get("run_id"),
         objects=objects or {},
         traffic=custom.get("traffic") or {},
+        phase=phase if isinstance(phase, dict) and runtime_status in ACTIVE else None,
         created_time=str(created) if created else None,
         last_updated_time=str(updated) if updated else None,
         output=output,
     ).model_dump()
+
+
+def phase_instance_id(custom_status: Any) -> str | None:
+    """The load phase sub-orchestration a running migration is waiting on, if any."""
+    if isinstance(custom_status, dict) and isinstance(custom_status.get("phase_instance"), str):
+        return str(custom_status["phase_instance"])
+    return None
 
 
 def delta_instance_id(migration_id: str, now: datetime, interval_minutes: int) -> str:
