@@ -17,6 +17,7 @@ create-update-entity-relationships-using-web-api.md, define-alternate-keys-refer
 from __future__ import annotations
 
 import contextlib
+import ssl
 import threading
 import uuid
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from enum import IntEnum
 from typing import Any
 from urllib.parse import unquote_plus
 
+import httpx
 import pytest
 
 from emulators.dataverse import ServerHandle, start_server
@@ -33,6 +35,8 @@ pytest.importorskip("PowerPlatform.Dataverse", reason="dev dependency powerplatf
 from azure.core.credentials import AccessToken
 from PowerPlatform.Dataverse.client import DataverseClient
 from PowerPlatform.Dataverse.core.errors import HttpError
+from PowerPlatform.Dataverse.models.labels import Label, LocalizedLabel
+from PowerPlatform.Dataverse.models.relationship import LookupAttributeMetadata, OneToManyRelationshipMetadata
 
 TOKEN = "sdk-conformance-token"
 
@@ -46,18 +50,23 @@ def entity_set_lookup(table: str) -> tuple[str, str]:
     )
 
 
-# Remove these marks as the features land; the tests are written against what the SDK sends.
-NEEDS_METADATA_API = pytest.mark.skip(
-    reason="the SDK resolves every table with GET EntityDefinitions?$select=LogicalName,EntitySetName,"
-    "PrimaryIdAttribute&$filter=LogicalName eq '…' (and reads picklist metadata before writes); the "
-    "emulator's metadata API (EntityDefinitions, Attributes, RelationshipDefinitions, Keys) is not "
-    "implemented yet (in progress)"
+# Remove these marks as the emulator catches up; the tests are written against what the SDK sends.
+NEEDS_NESTED_EXPAND = pytest.mark.skip(
+    reason="before any write with a string value the SDK reads EntityDefinitions(LogicalName='…')/"
+    "Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata"
+    "?$select=LogicalName&$expand=OptionSet($select=Options); "
+    "the emulator's metadata API refuses nested options inside $expand (400 0x80060888). With that "
+    "request answered as for $expand=OptionSet these tests pass"
 )
-NEEDS_ALTERNATE_KEYS = pytest.mark.skip(
-    reason="SDK upsert addresses rows by alternate key (PATCH accounts(accountnumber='…'), UpsertMultiple "
-    "with @odata.id); EntityDefinitions/Keys and alternate-key addressing are not implemented yet"
+NEEDS_UNPREFIXED_RELATIONSHIP_NAME = pytest.mark.skip(
+    reason="SDK tables.create_lookup_field names the relationship <referenced>_<referencing>_<lookup> "
+    "(account_contact_new_X); the emulator refuses a relationship SchemaName without the publisher "
+    "prefix. Whether Dataverse does is not verified; to settle with the metadata API's owner"
 )
-NEEDS_BATCH = pytest.mark.skip(reason="$batch is not implemented by the emulator yet (in progress)")
+NEEDS_CREATE_ENTITIES = pytest.mark.skip(
+    reason="SDK 1.1.0 tables.create sends POST CreateEntities (Entities: [ComplexEntityMetadata]), not "
+    "POST EntityDefinitions; the emulator's metadata API does not implement CreateEntities"
+)
 
 
 class StaticCredential:
@@ -105,12 +114,25 @@ def log(dv: ServerHandle) -> RequestLog:
 
 
 @pytest.fixture(scope="module")
-def sdk(dv: ServerHandle, log: RequestLog) -> Iterator[DataverseClient]:
+def trusted(dv: ServerHandle) -> Iterator[None]:
+    """`requests` (and so the SDK) trusts the emulator's CA."""
     assert dv.cert_path is not None
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("REQUESTS_CA_BUNDLE", dv.cert_path)
-        with DataverseClient(dv.base_url, StaticCredential()) as client:
-            yield client
+        yield
+
+
+@pytest.fixture(scope="module")
+def sdk(dv: ServerHandle, log: RequestLog, trusted: None) -> Iterator[DataverseClient]:
+    with DataverseClient(dv.base_url, StaticCredential()) as client:
+        yield client
+
+
+@pytest.fixture
+def fresh_sdk(dv: ServerHandle, log: RequestLog, trusted: None) -> Iterator[DataverseClient]:
+    """A new client with empty metadata caches, to see what the SDK sends on first use of a table."""
+    with DataverseClient(dv.base_url, StaticCredential()) as client:
+        yield client
 
 
 def _names(n: int, prefix: str) -> list[str]:
@@ -118,13 +140,13 @@ def _names(n: int, prefix: str) -> list[str]:
 
 
 def test_sdk_talks_to_the_emulator_over_https_with_its_token(
-    dv: ServerHandle, sdk: DataverseClient, log: RequestLog
+    dv: ServerHandle, fresh_sdk: DataverseClient, log: RequestLog
 ) -> None:
     """Runs today: the HTTPS, CA trust and bearer-token plumbing the other tests stand on."""
     assert dv.base_url.startswith("https://127.0.0.1:")
     mark = log.mark()
-    with contextlib.suppress(HttpError):  # until EntityDefinitions lands the emulator answers 404
-        sdk.records.create("account", {"name": "SDK first contact"})
+    with contextlib.suppress(HttpError):  # whatever the metadata API answers, the request got there
+        fresh_sdk.records.create("account", {"name": "SDK first contact"})
     assert log.since(mark)[0] == entity_set_lookup("account")
     assert log.authorizations == {f"Bearer {TOKEN}"}
 
@@ -132,10 +154,12 @@ def test_sdk_talks_to_the_emulator_over_https_with_its_token(
 # --- records ------------------------------------------------------------------------------------
 
 
-@NEEDS_METADATA_API
-def test_create_resolves_entity_set_then_posts(sdk: DataverseClient, log: RequestLog) -> None:
+@NEEDS_NESTED_EXPAND
+def test_create_resolves_entity_set_then_posts(
+    sdk: DataverseClient, fresh_sdk: DataverseClient, log: RequestLog
+) -> None:
     mark = log.mark()
-    account_id = sdk.records.create("account", {"name": "SDK Contoso", "telephone1": "555-0100"})
+    account_id = fresh_sdk.records.create("account", {"name": "SDK Contoso", "telephone1": "555-0100"})
     assert uuid.UUID(account_id)
     sent = log.since(mark)
     assert sent[0] == entity_set_lookup("account")
@@ -146,18 +170,20 @@ def test_create_resolves_entity_set_then_posts(sdk: DataverseClient, log: Reques
     assert (record["name"], record["telephone1"]) == ("SDK Contoso", "555-0100")
 
 
-@NEEDS_METADATA_API
+@NEEDS_NESTED_EXPAND
 def test_create_converts_choice_labels_through_picklist_metadata(
-    sdk: DataverseClient, log: RequestLog
+    sdk: DataverseClient, fresh_sdk: DataverseClient, log: RequestLog
 ) -> None:
     mark = log.mark()
-    account_id = sdk.records.create("account", {"name": "SDK Labelled", "accountcategorycode": "Standard"})
+    account_id = fresh_sdk.records.create(
+        "account", {"name": "SDK Labelled", "accountcategorycode": "Standard"}
+    )
     assert any("PicklistAttributeMetadata" in path for _, path in log.since(mark))
     record = sdk.records.retrieve("account", account_id, select=["accountcategorycode"])
     assert record is not None and record["accountcategorycode"] == 2
 
 
-@NEEDS_METADATA_API
+@NEEDS_NESTED_EXPAND
 def test_create_many_uses_create_multiple(sdk: DataverseClient, log: RequestLog) -> None:
     names = _names(3, "SDK Many")
     mark = log.mark()
@@ -169,7 +195,7 @@ def test_create_many_uses_create_multiple(sdk: DataverseClient, log: RequestLog)
         assert record is not None and record["name"] == name
 
 
-@NEEDS_METADATA_API
+@NEEDS_NESTED_EXPAND
 def test_query_filter_select_orderby_top_and_paging(sdk: DataverseClient) -> None:
     names = _names(5, "SDK Page")
     sdk.records.create("account", [{"name": n, "numberofemployees": i} for i, n in enumerate(names)])
@@ -196,7 +222,7 @@ def test_query_filter_select_orderby_top_and_paging(sdk: DataverseClient) -> Non
     assert [r["name"] for r in top] == ["SDK Page 4", "SDK Page 3"]
 
 
-@NEEDS_METADATA_API
+@NEEDS_NESTED_EXPAND
 def test_update_and_delete(sdk: DataverseClient) -> None:
     account_id = sdk.records.create("account", {"name": "SDK Doomed"})
     sdk.records.update("account", account_id, {"telephone1": "555-0199"})
@@ -211,7 +237,7 @@ def test_update_and_delete(sdk: DataverseClient) -> None:
     assert exc.value.details.get("service_error_code") == "0x80040217"
 
 
-@NEEDS_METADATA_API
+@NEEDS_NESTED_EXPAND
 def test_validation_error_reaches_the_sdk_with_dataverse_code(sdk: DataverseClient) -> None:
     with pytest.raises(HttpError) as exc:
         sdk.records.create("account", {"name": "x" * 161})
@@ -223,7 +249,7 @@ def test_validation_error_reaches_the_sdk_with_dataverse_code(sdk: DataverseClie
 # --- alternate keys and upsert (need the metadata API's Keys) -----------------------------------
 
 
-@NEEDS_ALTERNATE_KEYS
+@NEEDS_NESTED_EXPAND
 def test_upsert_by_alternate_key(sdk: DataverseClient, log: RequestLog) -> None:
     key = sdk.tables.create_alternate_key("account", "new_accountnumber_key", ["accountnumber"])
     assert key.key_attributes == ["accountnumber"]
@@ -259,8 +285,7 @@ def test_upsert_by_alternate_key(sdk: DataverseClient, log: RequestLog) -> None:
 # --- $batch -------------------------------------------------------------------------------------
 
 
-@NEEDS_METADATA_API
-@NEEDS_BATCH
+@NEEDS_NESTED_EXPAND
 def test_batch_with_changeset(sdk: DataverseClient) -> None:
     batch = sdk.batch.new()
     batch.records.create("account", {"name": "SDK Batch loose"})
@@ -283,23 +308,96 @@ class ProjectStage(IntEnum):
     DONE = 100000002
 
 
-@NEEDS_METADATA_API
-def test_custom_table_columns_choice_lookup_and_alternate_key(sdk: DataverseClient) -> None:
+@NEEDS_CREATE_ENTITIES
+def test_create_custom_table_with_columns(sdk: DataverseClient) -> None:
     info = sdk.tables.create(
-        "new_SdkProject",
-        {"new_Code": "string", "new_Budget": "decimal", "new_Stage": ProjectStage},
+        "new_SdkTask",
+        {"new_Code": "string", "new_Hours": "decimal", "new_Stage": ProjectStage},
         primary_column="new_Name",
-        display_name="SDK Project",
+        display_name="SDK Task",
     )
-    assert info.logical_name == "new_sdkproject"
-    assert info.entity_set_name
-    table = sdk.tables.get("new_SdkProject")
-    assert table is not None and table.primary_name_attribute == "new_name"
+    assert info.logical_name == "new_sdktask"
+    assert info.entity_set_name and info.primary_name_attribute == "new_name"
+    assert info.columns_created == ["new_Code", "new_Hours", "new_Stage"]
+    task_id = sdk.records.create("new_SdkTask", {"new_name": "Write", "new_stage": "Done"})
+    record = sdk.records.retrieve("new_SdkTask", task_id, select=["new_stage"])
+    assert record is not None and record["new_stage"] == ProjectStage.DONE
 
-    lookup = sdk.tables.create_lookup_field("new_SdkProject", "new_AccountId", "account")
-    assert lookup.referenced_entity == "account" and lookup.referencing_entity == "new_sdkproject"
+
+@NEEDS_UNPREFIXED_RELATIONSHIP_NAME
+def test_create_lookup_field_helper(sdk: DataverseClient) -> None:
+    info = sdk.tables.create_lookup_field("contact", "new_SdkAccountId", "account")
+    assert info.relationship_schema_name == "account_contact_new_SdkAccountId"
+
+
+def _label(text: str) -> dict[str, Any]:
+    return {
+        "LocalizedLabels": [
+            {"@odata.type": "Microsoft.Dynamics.CRM.LocalizedLabel", "Label": text, "LanguageCode": 1033}
+        ]
+    }
+
+
+@NEEDS_NESTED_EXPAND
+def test_custom_table_columns_choice_lookup_and_alternate_key(dv: ServerHandle, sdk: DataverseClient) -> None:
+    # The table itself through the documented POST EntityDefinitions (the SDK's tables.create uses
+    # CreateEntities, see the skipped test above); everything after it through the SDK.
+    assert dv.cert_path is not None
+    table_body = {
+        "@odata.type": "Microsoft.Dynamics.CRM.EntityMetadata",
+        "SchemaName": "new_SdkProject",
+        "DisplayName": _label("SDK Project"),
+        "DisplayCollectionName": _label("SDK Projects"),
+        "OwnershipType": "UserOwned",
+        "HasNotes": True,
+        "HasActivities": False,
+        "IsActivity": False,
+        "Attributes": [
+            {
+                "@odata.type": "Microsoft.Dynamics.CRM.StringAttributeMetadata",
+                "SchemaName": "new_Name",
+                "IsPrimaryName": True,
+                "MaxLength": 100,
+                "RequiredLevel": {"Value": "None"},
+                "DisplayName": _label("Name"),
+            }
+        ],
+    }
+    r = httpx.post(
+        f"{dv.api_url}EntityDefinitions",
+        json=table_body,
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        verify=ssl.create_default_context(cafile=dv.cert_path),
+    )
+    assert r.status_code == 204, r.text
+
+    table = sdk.tables.get("new_SdkProject")
+    assert table is not None
+    assert (table.logical_name, table.primary_name_attribute) == ("new_sdkproject", "new_name")
+
+    created = sdk.tables.add_columns(
+        "new_SdkProject", {"new_Code": "string", "new_Budget": "decimal", "new_Stage": ProjectStage}
+    )
+    assert created == ["new_Code", "new_Budget", "new_Stage"]
+    # create_lookup_field would name the relationship account_new_sdkproject_new_AccountId, which the
+    # emulator refuses for lacking the publisher prefix (see the skipped test below); so name it here.
+    lookup = sdk.tables.create_one_to_many_relationship(
+        LookupAttributeMetadata(
+            schema_name="new_AccountId",
+            display_name=Label(localized_labels=[LocalizedLabel(label="Account", language_code=1033)]),
+        ),
+        OneToManyRelationshipMetadata(
+            schema_name="new_account_new_sdkproject",
+            referenced_entity="account",
+            referencing_entity="new_sdkproject",
+            referenced_attribute="accountid",
+        ),
+    )
+    assert lookup.relationship_schema_name == "new_account_new_sdkproject"
+    assert lookup.lookup_schema_name == "new_AccountId"
     key = sdk.tables.create_alternate_key("new_SdkProject", "new_code_key", ["new_code"])
     assert key.key_attributes == ["new_code"]
+    assert [k.schema_name for k in sdk.tables.get_alternate_keys("new_SdkProject")] == ["new_code_key"]
 
     account_id = sdk.records.create("account", {"name": "SDK Project owner"})
     project_id = sdk.records.create(
