@@ -13,11 +13,13 @@ Error codes are from `includes/data-service-errors.md` where it names one; see R
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -234,6 +236,22 @@ class CustomSchema:
         items.pop(name, None)
         self.store.schema_delete(kind, name)
 
+    @contextlib.contextmanager
+    def _atomic(self) -> Iterator[None]:
+        """One store transaction whose in-memory components are restored too if it fails."""
+        with self.lock:
+            kinds = (self.entities, self.attributes, self.relationships, self.optionsets, self.keys)
+            saved = [dict(items) for items in kinds]
+            try:
+                with self.store.transaction():
+                    yield
+            except BaseException:
+                for items, before in zip(kinds, saved, strict=True):
+                    items.clear()
+                    items.update(before)
+                self.rebuild()
+                raise
+
     # --- rebuild the registry -----------------------------------------------------------------------
 
     def rebuild(self) -> None:
@@ -386,12 +404,41 @@ class CustomSchema:
                 "published": True,
                 "created": time.time(),
             }
-            with self.store.transaction():
+            with self._atomic():
                 self._put("entity", self.entities, logical, doc)
                 if not is_activity:
                     self._store_attribute(logical, primary[0], sol, primary_name=True, check=True)
                 self.rebuild()
             return doc
+
+    def create_entities(
+        self, bodies: list[dict[str, Any]], solution_header: str | None
+    ) -> list[dict[str, Any]]:
+        """CreateEntities: each ComplexEntityMetadata through `create_entity`, then its other columns
+        through the `POST …/Attributes` path; all of them or none."""
+        sol = self.solution(solution_header)
+        entities = [_from_complex_entity(body) for body in bodies]
+        with self._atomic():
+            docs = []
+            for body in entities:
+                doc = self.create_entity(body, sol.unique_name)
+                logical = doc["LogicalName"]
+                seen: set[str] = set()
+                for attr in body.get("Attributes") or []:
+                    if attr.get("IsPrimaryName"):
+                        continue
+                    name = str(attr.get("SchemaName") or "").lower()
+                    if name in seen:
+                        raise errors.DataverseError(
+                            400,
+                            "0x80047013",
+                            f"Attribute {attr.get('SchemaName')} already exists for entity {logical}.",
+                        )
+                    seen.add(name)
+                    self._store_attribute(logical, attr, sol, primary_name=False, check=True)
+                self.rebuild()
+                docs.append(doc)
+            return docs
 
     def update_entity(self, logical: str, body: dict[str, Any], merge: bool) -> None:
         with self.lock:
@@ -722,7 +769,10 @@ class CustomSchema:
         schema = body.get("SchemaName")
         if not isinstance(schema, str) or not schema:
             raise errors.DataverseError(400, "0x8004432A", "Entity relationships require a name")
-        self.check_prefix(schema, sol, "Relationship")
+        # No prefix check on the relationship's own SchemaName: create-update-entity-relationships-using-
+        # web-api.md and RelationshipMetadataBase.SchemaName ("the schema name for the entity relationship")
+        # state no prefix rule (unlike tables, columns, choices and keys). Microsoft's SDK names it
+        # `<referenced>_<referencing>_<lookup>`. The lookup column still needs the prefix (a column).
         referenced = str(body.get("ReferencedEntity", "")).lower()
         referencing = str(body.get("ReferencingEntity", "")).lower()
         target = self.table(referenced)
@@ -965,6 +1015,35 @@ def attribute_not_found(name: str, logical: str) -> errors.DataverseError:
     return errors.DataverseError(
         404, "0x80040217", f"Could not find attribute with name = {name} for entity {logical}"
     )
+
+
+def _from_complex(body: Any, what: str, required: bool) -> dict[str, Any]:
+    """A `Complex*Metadata` item (CreateEntities) as the matching `*Metadata` body of the single creates.
+
+    The action's parameter is typed `Collection(ComplexEntityMetadata)` whose `Attributes` are
+    `Collection(ComplexAttributeMetadata)`, so plain `StringAttributeMetadata` etc. are refused."""
+    if not isinstance(body, dict):
+        raise _metadata_payload_error(
+            f"Each item must be a JSON object of type Microsoft.Dynamics.CRM.Complex{what}."
+        )
+    name = _odata_type(body)
+    if name is None and not required:
+        return dict(body)
+    if name is None or not name.startswith("Complex") or not name.endswith(what):
+        raise _metadata_payload_error(
+            f"The type '{body.get('@odata.type')}' is not compatible with the expected type "
+            f"'Microsoft.Dynamics.CRM.Complex{what}' of the CreateEntities parameter."
+        )
+    return {**body, "@odata.type": f"Microsoft.Dynamics.CRM.{name.removeprefix('Complex')}"}
+
+
+def _from_complex_entity(body: dict[str, Any]) -> dict[str, Any]:
+    entity = _from_complex(body, "EntityMetadata", required=False)
+    attributes = entity.get("Attributes") or []
+    if not isinstance(attributes, list):
+        raise _metadata_payload_error("Attributes must be a collection of ComplexAttributeMetadata.")
+    entity["Attributes"] = [_from_complex(a, "AttributeMetadata", required=True) for a in attributes]
+    return entity
 
 
 def _odata_type(body: dict[str, Any]) -> str | None:

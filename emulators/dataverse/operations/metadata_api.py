@@ -2,15 +2,18 @@
 
 Reads follow powerapps-docs `webapi/query-metadata-web-api.md` and `retrieve-metadata-name-metadataid.md`
 (`EntityDefinitions(LogicalName='x')`, `…(<MetadataId>)`, `$select`, `$filter`, cast segments such as
-`Attributes(LogicalName='y')/Microsoft.Dynamics.CRM.PicklistAttributeMetadata?$expand=OptionSet`).
+`Attributes(LogicalName='y')/Microsoft.Dynamics.CRM.PicklistAttributeMetadata?$expand=OptionSet`, and nested
+options such as `$expand=OptionSet($select=Options)`).
 Writes follow the `create-update-*` pages (204 + `OData-EntityId`, `MSCRM.SolutionUniqueName`,
-`PUT` with `MSCRM.MergeLabels`, `PublishXml`/`PublishAllXml`).
+`PUT` with `MSCRM.MergeLabels`, `PublishXml`/`PublishAllXml`), plus the `CreateEntities` action that
+Microsoft's Python SDK uses to create a table with its columns.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
@@ -24,6 +27,7 @@ from .base import Request, Response, context_url
 
 ROOTS = (
     "EntityDefinitions",
+    "CreateEntities",
     "RelationshipDefinitions",
     "GlobalOptionSetDefinitions",
     "PublishXml",
@@ -73,6 +77,8 @@ def dispatch(req: Request, schema: CustomSchema, keys: AlternateKeys) -> Respons
             names = [n.lower() for n in re.findall(r"<entity>\s*([^<\s]+)\s*</entity>", xml)]
         schema.publish(names)
         return Response(204)
+    if head == "CreateEntities":
+        return _create_entities(req, schema, head_key, segments[1:])
     if head == "GlobalOptionSetDefinitions":
         return _optionsets(req, schema, head_key, segments[1:])
     if head == "RelationshipDefinitions":
@@ -110,6 +116,136 @@ def _entity_id_header(req: Request, path: str) -> dict[str, str]:
 
 # --- query options over metadata ------------------------------------------------------------------
 
+# Declared type of each expandable navigation property, for error messages (query-metadata-web-api.md).
+_NAV_TYPES = {
+    "Attributes": "AttributeMetadata",
+    "OptionSet": "OptionSetMetadataBase",
+    "GlobalOptionSet": "OptionSetMetadataBase",
+}
+
+
+@dataclass
+class _Expand:
+    """One `$expand` item with its nested query options, e.g. `OptionSet($select=Options)`."""
+
+    name: str
+    select: list[str] = field(default_factory=list)
+    filter: str | None = None
+    expand: list[_Expand] = field(default_factory=list)
+
+
+def _no_property(name: str, type_name: str) -> errors.DataverseError:
+    return errors.DataverseError(
+        400,
+        "0x80060888",
+        f"Could not find a property named '{name}' on type 'Microsoft.Dynamics.CRM.{type_name}'.",
+    )
+
+
+def _split_top(text: str, sep: str) -> list[str]:
+    """Split at `sep` outside parentheses and quoted literals."""
+    parts, depth, quoted, start = [], 0, False, 0
+    for i, ch in enumerate(text):
+        if ch == "'":
+            quoted = not quoted
+        elif not quoted and ch == "(":
+            depth += 1
+        elif not quoted and ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise errors.query_syntax(f"Syntax error: unbalanced ')' in '{text}'.")
+        elif not quoted and depth == 0 and ch == sep:
+            parts.append(text[start:i])
+            start = i + 1
+    if depth or quoted:
+        raise errors.query_syntax(f"Syntax error: unbalanced '(' or quote in '{text}'.")
+    parts.append(text[start:])
+    return parts
+
+
+_EXPAND_ITEM = re.compile(r"^\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*(?:\((?P<opts>.*)\))?\s*$", re.S)
+
+
+def _select_list(text: str) -> list[str]:
+    return [s.strip() for s in text.split(",") if s.strip()]
+
+
+def _parse_expand(text: str) -> list[_Expand]:
+    """`$expand` with nested `$select`, `$filter` and `$expand` (`;`-separated), per OData 4.0."""
+    out = []
+    for part in _split_top(text, ","):
+        if not part.strip():
+            continue
+        m = _EXPAND_ITEM.match(part)
+        if not m:
+            raise errors.query_syntax(f"Syntax error at '{part.strip()}' in $expand.")
+        item = _Expand(m["name"])
+        seen: set[str] = set()
+        for opt in _split_top(m["opts"] or "", ";"):
+            if not opt.strip():
+                continue
+            key, eq, value = opt.strip().partition("=")
+            key = key.strip()
+            if not eq or key not in ("$select", "$filter", "$expand"):
+                raise errors.query_syntax(
+                    f"The query option '{key}' is not supported inside $expand on metadata."
+                )
+            if key in seen:
+                raise errors.query_syntax(f"Query option '{key}' was specified more than once.")
+            seen.add(key)
+            if key == "$select":
+                item.select = _select_list(value)
+            elif key == "$filter":
+                item.filter = value
+            else:
+                item.expand = _parse_expand(value)
+        out.append(item)
+    return out
+
+
+def _shape(
+    item: dict[str, Any], select: list[str], expand: list[_Expand], type_name: str, nested: bool = False
+) -> dict[str, Any]:
+    """One metadata item narrowed by `$select` and widened by `$expand` (`_`-keys are internal)."""
+    for name in select:
+        if name not in item:
+            raise _no_property(name, type_name)
+    shown = {k: v for k, v in item.items() if not k.startswith("_")}
+    if select:
+        # retrieve-metadata-name-metadataid.md: a selected item keeps its MetadataId; an expanded one
+        # selected with `$select=Options` comes back as just `Options` and `MetadataId`.
+        keep = {*select, "MetadataId"} if nested else {*select, "MetadataId", "@odata.type"}
+        shown = {k: v for k, v in shown.items() if k in keep}
+    available = item.get("_expand", {})
+    for exp in expand:
+        if exp.name not in available:
+            raise _no_property(exp.name, type_name)
+        shown[exp.name] = _expanded(available[exp.name], exp)
+    return shown
+
+
+def _expanded(value: Any, exp: _Expand) -> Any:
+    type_name = _NAV_TYPES.get(exp.name, "crmbaseentity")
+    if isinstance(value, list):
+        if exp.filter is not None:
+            node = parse_filter(exp.filter)
+            value = [v for v in value if _matches(node, v, type_name)]
+        return [_shape(v, exp.select, exp.expand, type_name, nested=True) for v in value]
+    if exp.filter is not None:
+        raise errors.query_syntax(
+            f"The $filter query option is only valid on a collection; '{exp.name}' is single-valued."
+        )
+    if value is None:
+        return None
+    return _shape(value, exp.select, exp.expand, type_name, nested=True)
+
+
+def _context_fragment(context: str, select: list[str], expand: list[_Expand]) -> str:
+    """`…/PicklistAttributeMetadata(LogicalName,OptionSet,OptionSet(Options))` as in the docs' example."""
+    nested = [f"{e.name}({','.join(e.select)})" for e in expand if e.select]
+    parts = [*select, *(e.name for e in expand), *nested] if select else nested
+    return f"{context}({','.join(parts)})" if parts else context
+
 
 def _apply_query(
     req: Request, items: list[dict[str, Any]], type_name: str, context: str, single: bool = False
@@ -118,35 +254,13 @@ def _apply_query(
     for opt in query:
         if opt.startswith("$") and opt not in ("$select", "$filter", "$expand"):
             raise errors.query_syntax(f"The query parameter '{opt}' is not supported on metadata.")
-    select = [s.strip() for s in query.get("$select", "").split(",") if s.strip()]
-    expand = [s.strip() for s in query.get("$expand", "").split(",") if s.strip()]
+    select = _select_list(query.get("$select", ""))
+    expand = _parse_expand(query.get("$expand", ""))
     if "$filter" in query and not single:
         node = parse_filter(query["$filter"])
         items = [i for i in items if _matches(node, i, type_name)]
-    out = []
-    for item in items:
-        for name in select:
-            if name not in item:
-                raise errors.DataverseError(
-                    400,
-                    "0x80060888",
-                    f"Could not find a property named '{name}' on type 'Microsoft.Dynamics.CRM.{type_name}'.",
-                )
-        shown = {k: v for k, v in item.items() if not k.startswith("_")}
-        if select:
-            keep = {*select, "MetadataId", "@odata.type"}
-            shown = {k: v for k, v in shown.items() if k in keep}
-        for nav in expand:
-            if nav in item.get("_expand", {}):
-                shown[nav] = item["_expand"][nav]
-            else:
-                raise errors.DataverseError(
-                    400,
-                    "0x80060888",
-                    f"Could not find a property named '{nav}' on type 'Microsoft.Dynamics.CRM.{type_name}'.",
-                )
-        out.append(shown)
-    fragment = f"{context}({','.join(select)})" if select else context
+    out = [_shape(item, select, expand, type_name) for item in items]
+    fragment = _context_fragment(context, select, expand)
     if single:
         return Response(200, {"@odata.context": context_url(req, f"{fragment}/$entity"), **out[0]})
     return Response(200, {"@odata.context": context_url(req, fragment), "value": out})
@@ -387,13 +501,11 @@ def _entities(
             raise errors.resource_not_found(rest[0][0])
         if method == "GET":
             items = []
-            want_attrs = "Attributes" in req.query().get("$expand", "")
+            want_attrs = "Attributes" in req.query().get("$expand", "")  # built only when asked for
             for t in sorted(schema.registry.tables(), key=lambda t: t.logical_name):
                 shape = entity_shape(schema, t)
                 if want_attrs:
-                    shape["_expand"] = {
-                        "Attributes": [_strip(attribute_shape(schema, t, a)) for a in _attrs(t)]
-                    }
+                    shape["_expand"] = {"Attributes": [attribute_shape(schema, t, a) for a in _attrs(t)]}
                 items.append(shape)
             return _apply_query(req, items, "EntityMetadata", "EntityDefinitions")
         if method == "POST":
@@ -404,9 +516,7 @@ def _entities(
     if not rest:
         if method == "GET":
             shape = entity_shape(schema, table)
-            shape["_expand"] = {
-                "Attributes": [_strip(attribute_shape(schema, table, a)) for a in _attrs(table)]
-            }
+            shape["_expand"] = {"Attributes": [attribute_shape(schema, table, a) for a in _attrs(table)]}
             return _apply_query(req, [shape], "EntityMetadata", "EntityDefinitions", single=True)
         if method == "PUT":
             schema.update_entity(table.logical_name, _body(req), _merge_header(req))
@@ -446,10 +556,6 @@ def _entities(
 
 def _attrs(t: TableMeta) -> list[AttributeMeta]:
     return sorted(t.attributes.values(), key=lambda a: a.name)
-
-
-def _strip(shape: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in shape.items() if not k.startswith("_")}
 
 
 def _attributes(
@@ -518,6 +624,50 @@ def _attribute_ref(schema: CustomSchema, table: TableMeta, key: str) -> Attribut
         if guid is not None and metadata_id("attribute", table.logical_name, a.name) == guid:
             return a
     raise errors.DataverseError(404, "0x80040217", f"Could not find attribute with id = {key}")
+
+
+# --- CreateEntities ------------------------------------------------------------------------------
+
+
+_CREATE_ENTITIES_PARAMETERS = frozenset({"Entities", "SolutionUniqueName"})
+
+
+def _create_entities(req: Request, schema: CustomSchema, key: str | None, rest: list[Any]) -> Response:
+    """`POST CreateEntities`: the unbound action that creates tables with all their columns at once.
+
+    Body `{"Entities": [ComplexEntityMetadata, …]}` (Microsoft's Python SDK `tables.create`; the types are
+    the ComplexEntityMetadata / Complex*AttributeMetadata complex types of the Web API reference). Every
+    table is made by the `POST EntityDefinitions` path, then its other columns by the `POST …/Attributes`
+    path; the whole request is atomic. The solution comes from the `SolutionUniqueName` parameter, the
+    `SolutionUniqueName` query option the SDK sends, or `MSCRM.SolutionUniqueName`.
+    """
+    if key is not None or rest:
+        raise errors.resource_not_found(rest[0][0] if rest else f"CreateEntities({key})")
+    if req.method != "POST":
+        raise errors.method_not_allowed(req.method, "CreateEntities")
+    body = _body(req)
+    for name in body:
+        if name not in _CREATE_ENTITIES_PARAMETERS and not name.startswith("@"):
+            raise errors.DataverseError(
+                400,
+                "0x80048d19",
+                f"The parameter '{name}' in the request payload is not a valid parameter for the operation "
+                "'CreateEntities'.",
+            )
+    entities = body.get("Entities")
+    if not isinstance(entities, list) or not entities or not all(isinstance(e, dict) for e in entities):
+        raise errors.DataverseError(
+            400,
+            "0x80048d19",
+            "The parameter 'Entities' must be a non-empty collection of ComplexEntityMetadata.",
+        )
+    solution = (
+        body.get("SolutionUniqueName")
+        or req.query().get("SolutionUniqueName")
+        or req.header("MSCRM.SolutionUniqueName")
+    )
+    schema.create_entities(entities, str(solution) if solution else None)
+    return Response(204)
 
 
 # --- RelationshipDefinitions, GlobalOptionSetDefinitions -------------------------------------------

@@ -446,3 +446,211 @@ def test_custom_schema_persists_with_db(tmp_path) -> None:  # type: ignore[no-un
     ):
         rows = c.get("int_kepts", params={"$select": "int_name"}).json()["value"]
         assert [r["int_name"] for r in rows] == ["still here"]
+
+
+# --- nested query options inside $expand (query-metadata-web-api.md, retrieve-metadata-name-metadataid.md)
+
+
+def test_nested_select_inside_expand_on_a_single_attribute(client: httpx.Client) -> None:
+    # retrieve-metadata-name-metadataid.md: `$expand=OptionSet($select=Options),GlobalOptionSet(…)`
+    # returns OptionSet with just Options and MetadataId, GlobalOptionSet null for a local choice.
+    r = client.get(
+        "EntityDefinitions(LogicalName='account')/Attributes(LogicalName='accountcategorycode')"
+        "/Microsoft.Dynamics.CRM.PicklistAttributeMetadata",
+        params={
+            "$select": "LogicalName",
+            "$expand": "OptionSet($select=Options),GlobalOptionSet($select=Options)",
+        },
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["@odata.context"].endswith(
+        "/Microsoft.Dynamics.CRM.PicklistAttributeMetadata"
+        "(LogicalName,OptionSet,GlobalOptionSet,OptionSet(Options),GlobalOptionSet(Options))/$entity"
+    )
+    assert set(body["OptionSet"]) == {"Options", "MetadataId"}
+    assert [o["Value"] for o in body["OptionSet"]["Options"]] == [1, 2]
+    assert body["GlobalOptionSet"] is None
+
+
+def test_nested_select_inside_expand_on_the_cast_collection(client: httpx.Client) -> None:
+    # What Microsoft's Python SDK sends before writing string values (labels → choice values).
+    r = client.get(
+        "EntityDefinitions(LogicalName='account')/Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata",
+        params={"$select": "LogicalName", "$expand": "OptionSet($select=Options)"},
+    )
+    assert r.status_code == 200, r.text
+    rows = {row["LogicalName"]: row for row in r.json()["value"]}
+    assert "accountcategorycode" in rows and "name" not in rows
+    assert all(set(row["OptionSet"]) == {"Options", "MetadataId"} for row in rows.values())
+
+
+def test_nested_select_and_filter_inside_expand_attributes(client: httpx.Client) -> None:
+    # query-metadata-web-api.md: EntityDefinitions with Attributes expanded, narrowed by nested options.
+    r = client.get(
+        "EntityDefinitions",
+        params={
+            "$select": "LogicalName",
+            "$filter": "LogicalName eq 'account'",
+            "$expand": "Attributes($select=LogicalName,MaxLength;$filter=LogicalName eq 'name')",
+        },
+    )
+    assert r.status_code == 200, r.text
+    [account] = r.json()["value"]
+    assert [{k: v for k, v in a.items() if k != "MetadataId"} for a in account["Attributes"]] == [
+        {"LogicalName": "name", "MaxLength": 160}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("expand", "why"),
+    [
+        ("OptionSet($select=Nope)", "unknown property in the nested $select"),
+        ("OptionSet($filter=Name eq 'x')", "$filter on a single-valued navigation property"),
+        ("OptionSet($top=1)", "query option not supported inside $expand"),
+        ("OptionSet($select=Options", "unbalanced parentheses"),
+        ("Nope($select=Options)", "unknown navigation property"),
+    ],
+)
+def test_bad_nested_expand_is_0x80060888(client: httpx.Client, expand: str, why: str) -> None:
+    r = client.get(
+        "EntityDefinitions(LogicalName='account')/Attributes(LogicalName='accountcategorycode')"
+        "/Microsoft.Dynamics.CRM.PicklistAttributeMetadata",
+        params={"$select": "LogicalName", "$expand": expand},
+    )
+    assert error_of(r)[:2] == (400, "0x80060888"), why
+
+
+# --- CreateEntities (the action Microsoft's Python SDK uses for tables.create) ---------------------
+
+
+def complex_table(schema: str, *columns: dict) -> dict:
+    body = table_body(schema, **{"@odata.type": "Microsoft.Dynamics.CRM.ComplexEntityMetadata"})
+    primary = {
+        **body["Attributes"][0],
+        "@odata.type": "Microsoft.Dynamics.CRM.ComplexStringAttributeMetadata",
+    }
+    body["Attributes"] = [primary, *columns]
+    return body
+
+
+def complex_column(kind: str, schema: str, **extra: object) -> dict:
+    return {
+        "@odata.type": f"Microsoft.Dynamics.CRM.Complex{kind}AttributeMetadata",
+        "SchemaName": schema,
+        "DisplayName": lbl(schema),
+        "RequiredLevel": {"Value": "None"},
+        **extra,
+    }
+
+
+def test_create_entities_makes_tables_with_all_their_columns(
+    client: httpx.Client, server: ServerHandle
+) -> None:
+    stage = complex_column(
+        "Picklist",
+        "int_Stage",
+        OptionSet={
+            "@odata.type": "Microsoft.Dynamics.CRM.ComplexOptionSetMetadata",
+            "IsGlobal": False,
+            "Options": [{"Value": 1, "Label": lbl("Open")}, {"Value": 2, "Label": lbl("Done")}],
+        },
+    )
+    r = client.post(
+        "CreateEntities",
+        json={
+            "Entities": [
+                complex_table("int_Batch1", complex_column("String", "int_Code", MaxLength=20), stage),
+                complex_table("int_Batch2", complex_column("Decimal", "int_Hours", Precision=2)),
+            ]
+        },
+        headers=SOL,
+    )
+    assert r.status_code == 204, r.text
+    attrs = client.get(
+        "EntityDefinitions(LogicalName='int_batch1')/Attributes",
+        params={"$filter": "IsCustomAttribute eq true"},
+    ).json()["value"]
+    assert {a["LogicalName"]: a["@odata.type"] for a in attrs} == {
+        "int_name": "#Microsoft.Dynamics.CRM.StringAttributeMetadata",
+        "int_code": "#Microsoft.Dynamics.CRM.StringAttributeMetadata",
+        "int_stage": "#Microsoft.Dynamics.CRM.PicklistAttributeMetadata",
+    }
+    assert (
+        client.post("int_batch1s", json={"int_name": "a", "int_code": "C", "int_stage": 2}).status_code == 204
+    )
+    assert error_of(client.post("int_batch1s", json={"int_code": "x" * 21}))[1] == "0x80044331"
+    assert client.post("int_batch2s", json={"int_name": "b", "int_hours": 1.5}).status_code == 204
+    components = {
+        c["name"]: c["solution"]
+        for c in httpx.get(server.base_url + "/_emulator/schema").json()["solutioncomponents"]
+    }
+    assert components["int_batch2"] == components["int_batch2.int_hours"] == "intact"
+
+
+def test_create_entities_is_atomic(client: httpx.Client) -> None:
+    good = complex_table("int_Atomic1", complex_column("String", "int_Code"))
+    bad = complex_table("int_Atomic2", complex_column("String", "new_Code"))  # wrong publisher prefix
+    r = client.post("CreateEntities", json={"Entities": [good, bad]}, headers=SOL)
+    assert error_of(r)[:2] == (400, "0x80040203")
+    for logical in ("int_atomic1", "int_atomic2"):
+        assert client.get(f"EntityDefinitions(LogicalName='{logical}')").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({}, "0x80048d19"),
+        ({"Entities": []}, "0x80048d19"),
+        ({"Entities": [{"SchemaName": "int_X"}], "Bogus": 1}, "0x80048d19"),
+        # a plain StringAttributeMetadata is not a ComplexAttributeMetadata
+        ({"Entities": [table_body("int_Plain")]}, "0x80048d19"),
+        (
+            {
+                "Entities": [
+                    complex_table(
+                        "int_Dup", complex_column("String", "int_A"), complex_column("Integer", "int_A")
+                    )
+                ]
+            },
+            "0x80047013",
+        ),
+    ],
+)
+def test_create_entities_refuses_bad_payloads(client: httpx.Client, body: dict, code: str) -> None:
+    r = client.post("CreateEntities", json=body, headers=SOL)
+    assert error_of(r)[:2] == (400, code), r.text
+
+
+def test_create_entities_is_post_only(client: httpx.Client) -> None:
+    assert client.get("CreateEntities").status_code == 405
+
+
+# --- relationship SchemaName: no prefix rule in the docs ------------------------------------------
+
+
+def test_relationship_schema_name_needs_no_prefix_but_its_lookup_does(
+    client: httpx.Client, project: str
+) -> None:
+    # create-update-entity-relationships-using-web-api.md and RelationshipMetadataBase.SchemaName set no
+    # prefix rule for the relationship's name (Microsoft's SDK sends `<referenced>_<referencing>_<lookup>`);
+    # the lookup is a column, and columns carry the publisher prefix.
+    def rel(schema: str, lookup: str) -> httpx.Response:
+        return client.post(
+            "RelationshipDefinitions",
+            json={
+                "@odata.type": "Microsoft.Dynamics.CRM.OneToManyRelationshipMetadata",
+                "SchemaName": schema,
+                "ReferencedEntity": "contact",
+                "ReferencedAttribute": "contactid",
+                "ReferencingEntity": project,
+                "Lookup": {
+                    "@odata.type": "Microsoft.Dynamics.CRM.LookupAttributeMetadata",
+                    "SchemaName": lookup,
+                },
+            },
+            headers=SOL,
+        )
+
+    assert rel(f"contact_{project}_int_ContactId", "int_ContactId").status_code == 204
+    assert error_of(rel(f"contact_{project}_ContactId2", "ContactId2"))[:2] == (400, "0x80040203")

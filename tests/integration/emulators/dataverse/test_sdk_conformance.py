@@ -50,25 +50,6 @@ def entity_set_lookup(table: str) -> tuple[str, str]:
     )
 
 
-# Remove these marks as the emulator catches up; the tests are written against what the SDK sends.
-NEEDS_NESTED_EXPAND = pytest.mark.skip(
-    reason="before any write with a string value the SDK reads EntityDefinitions(LogicalName='…')/"
-    "Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata"
-    "?$select=LogicalName&$expand=OptionSet($select=Options); "
-    "the emulator's metadata API refuses nested options inside $expand (400 0x80060888). With that "
-    "request answered as for $expand=OptionSet these tests pass"
-)
-NEEDS_UNPREFIXED_RELATIONSHIP_NAME = pytest.mark.skip(
-    reason="SDK tables.create_lookup_field names the relationship <referenced>_<referencing>_<lookup> "
-    "(account_contact_new_X); the emulator refuses a relationship SchemaName without the publisher "
-    "prefix. Whether Dataverse does is not verified; to settle with the metadata API's owner"
-)
-NEEDS_CREATE_ENTITIES = pytest.mark.skip(
-    reason="SDK 1.1.0 tables.create sends POST CreateEntities (Entities: [ComplexEntityMetadata]), not "
-    "POST EntityDefinitions; the emulator's metadata API does not implement CreateEntities"
-)
-
-
 class StaticCredential:
     """Anything with `get_token` is a TokenCredential to the SDK; the emulator accepts any token."""
 
@@ -154,7 +135,6 @@ def test_sdk_talks_to_the_emulator_over_https_with_its_token(
 # --- records ------------------------------------------------------------------------------------
 
 
-@NEEDS_NESTED_EXPAND
 def test_create_resolves_entity_set_then_posts(
     sdk: DataverseClient, fresh_sdk: DataverseClient, log: RequestLog
 ) -> None:
@@ -170,7 +150,6 @@ def test_create_resolves_entity_set_then_posts(
     assert (record["name"], record["telephone1"]) == ("SDK Contoso", "555-0100")
 
 
-@NEEDS_NESTED_EXPAND
 def test_create_converts_choice_labels_through_picklist_metadata(
     sdk: DataverseClient, fresh_sdk: DataverseClient, log: RequestLog
 ) -> None:
@@ -183,7 +162,6 @@ def test_create_converts_choice_labels_through_picklist_metadata(
     assert record is not None and record["accountcategorycode"] == 2
 
 
-@NEEDS_NESTED_EXPAND
 def test_create_many_uses_create_multiple(sdk: DataverseClient, log: RequestLog) -> None:
     names = _names(3, "SDK Many")
     mark = log.mark()
@@ -195,7 +173,6 @@ def test_create_many_uses_create_multiple(sdk: DataverseClient, log: RequestLog)
         assert record is not None and record["name"] == name
 
 
-@NEEDS_NESTED_EXPAND
 def test_query_filter_select_orderby_top_and_paging(sdk: DataverseClient) -> None:
     names = _names(5, "SDK Page")
     sdk.records.create("account", [{"name": n, "numberofemployees": i} for i, n in enumerate(names)])
@@ -222,7 +199,6 @@ def test_query_filter_select_orderby_top_and_paging(sdk: DataverseClient) -> Non
     assert [r["name"] for r in top] == ["SDK Page 4", "SDK Page 3"]
 
 
-@NEEDS_NESTED_EXPAND
 def test_update_and_delete(sdk: DataverseClient) -> None:
     account_id = sdk.records.create("account", {"name": "SDK Doomed"})
     sdk.records.update("account", account_id, {"telephone1": "555-0199"})
@@ -237,7 +213,6 @@ def test_update_and_delete(sdk: DataverseClient) -> None:
     assert exc.value.details.get("service_error_code") == "0x80040217"
 
 
-@NEEDS_NESTED_EXPAND
 def test_validation_error_reaches_the_sdk_with_dataverse_code(sdk: DataverseClient) -> None:
     with pytest.raises(HttpError) as exc:
         sdk.records.create("account", {"name": "x" * 161})
@@ -249,7 +224,6 @@ def test_validation_error_reaches_the_sdk_with_dataverse_code(sdk: DataverseClie
 # --- alternate keys and upsert (need the metadata API's Keys) -----------------------------------
 
 
-@NEEDS_NESTED_EXPAND
 def test_upsert_by_alternate_key(sdk: DataverseClient, log: RequestLog) -> None:
     key = sdk.tables.create_alternate_key("account", "new_accountnumber_key", ["accountnumber"])
     assert key.key_attributes == ["accountnumber"]
@@ -285,7 +259,6 @@ def test_upsert_by_alternate_key(sdk: DataverseClient, log: RequestLog) -> None:
 # --- $batch -------------------------------------------------------------------------------------
 
 
-@NEEDS_NESTED_EXPAND
 def test_batch_with_changeset(sdk: DataverseClient) -> None:
     batch = sdk.batch.new()
     batch.records.create("account", {"name": "SDK Batch loose"})
@@ -308,7 +281,6 @@ class ProjectStage(IntEnum):
     DONE = 100000002
 
 
-@NEEDS_CREATE_ENTITIES
 def test_create_custom_table_with_columns(sdk: DataverseClient) -> None:
     info = sdk.tables.create(
         "new_SdkTask",
@@ -324,7 +296,6 @@ def test_create_custom_table_with_columns(sdk: DataverseClient) -> None:
     assert record is not None and record["new_stage"] == ProjectStage.DONE
 
 
-@NEEDS_UNPREFIXED_RELATIONSHIP_NAME
 def test_create_lookup_field_helper(sdk: DataverseClient) -> None:
     info = sdk.tables.create_lookup_field("contact", "new_SdkAccountId", "account")
     assert info.relationship_schema_name == "account_contact_new_SdkAccountId"
@@ -338,10 +309,9 @@ def _label(text: str) -> dict[str, Any]:
     }
 
 
-@NEEDS_NESTED_EXPAND
 def test_custom_table_columns_choice_lookup_and_alternate_key(dv: ServerHandle, sdk: DataverseClient) -> None:
     # The table itself through the documented POST EntityDefinitions (the SDK's tables.create uses
-    # CreateEntities, see the skipped test above); everything after it through the SDK.
+    # CreateEntities, tested above); everything after it through the SDK.
     assert dv.cert_path is not None
     table_body = {
         "@odata.type": "Microsoft.Dynamics.CRM.EntityMetadata",
@@ -379,8 +349,7 @@ def test_custom_table_columns_choice_lookup_and_alternate_key(dv: ServerHandle, 
         "new_SdkProject", {"new_Code": "string", "new_Budget": "decimal", "new_Stage": ProjectStage}
     )
     assert created == ["new_Code", "new_Budget", "new_Stage"]
-    # create_lookup_field would name the relationship account_new_sdkproject_new_AccountId, which the
-    # emulator refuses for lacking the publisher prefix (see the skipped test below); so name it here.
+    # A relationship named by the caller (create_lookup_field names it for you, tested above).
     lookup = sdk.tables.create_one_to_many_relationship(
         LookupAttributeMetadata(
             schema_name="new_AccountId",

@@ -118,3 +118,68 @@ def test_custom_schema_survives_a_restart_on_the_same_db(tmp_path: Path) -> None
     table = second.registry.by_logical("int_project")
     assert table is not None and table.primary_name == "int_name"
     assert second.components()[0]["solution"] == "intact"
+
+
+def test_failed_create_entity_leaves_no_ghost_table() -> None:
+    # The table row is written before its primary column; a refused column must take the table with it.
+    schema = _schema()
+    body = _table("new_Ghost")
+    body["Attributes"][0]["SchemaName"] = "other_Name"  # not the Default publisher's prefix
+    with pytest.raises(errors.DataverseError):
+        schema.create_entity(body, None)
+    assert "new_ghost" not in schema.entities and schema.registry.by_logical("new_ghost") is None
+    assert schema.create_entity(_table("new_Ghost"), None)["LogicalName"] == "new_ghost"
+
+
+def test_create_entities_takes_complex_types_and_rolls_back_as_one() -> None:
+    schema = _schema()
+
+    def complex_table(name: str, column: str) -> dict:
+        primary = {**PRIMARY, "@odata.type": "Microsoft.Dynamics.CRM.ComplexStringAttributeMetadata"}
+        col = {"@odata.type": "Microsoft.Dynamics.CRM.ComplexIntegerAttributeMetadata", "SchemaName": column}
+        return {
+            "@odata.type": "Microsoft.Dynamics.CRM.ComplexEntityMetadata",
+            **_table(name),
+            "Attributes": [primary, col],
+        }
+
+    docs = schema.create_entities([complex_table("new_One", "new_Count")], None)
+    assert [d["LogicalName"] for d in docs] == ["new_one"]
+    assert schema.attribute_meta("new_one", "new_count").type == "Integer"
+    with pytest.raises(errors.DataverseError) as exc:
+        schema.create_entities(
+            [complex_table("new_Two", "new_Count"), complex_table("new_Three", "x_Bad")], None
+        )
+    assert exc.value.code == "0x80040203"
+    assert schema.registry.by_logical("new_two") is None and "new_two" not in schema.entities
+    with pytest.raises(errors.DataverseError) as exc:  # EntityMetadata types are not ComplexEntityMetadata
+        schema.create_entities(
+            [{**_table("new_Four"), "@odata.type": "Microsoft.Dynamics.CRM.EntityMetadata"}], None
+        )
+    assert exc.value.code == "0x80048d19"
+
+
+def test_relationship_schema_name_without_prefix_is_accepted() -> None:
+    schema = _schema()
+    rel = schema.create_relationship(
+        {
+            "@odata.type": "Microsoft.Dynamics.CRM.OneToManyRelationshipMetadata",
+            "SchemaName": "account_contact_new_Sponsor",
+            "ReferencedEntity": "account",
+            "ReferencingEntity": "contact",
+            "Lookup": {"SchemaName": "new_Sponsor"},
+        },
+        None,
+    )
+    assert rel["SchemaName"] == "account_contact_new_Sponsor"
+    with pytest.raises(errors.DataverseError):  # the lookup column keeps the prefix rule
+        schema.create_relationship(
+            {
+                "@odata.type": "Microsoft.Dynamics.CRM.OneToManyRelationshipMetadata",
+                "SchemaName": "account_contact_Sponsor2",
+                "ReferencedEntity": "account",
+                "ReferencingEntity": "contact",
+                "Lookup": {"SchemaName": "Sponsor2"},
+            },
+            None,
+        )
