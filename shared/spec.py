@@ -64,8 +64,25 @@ class SourceSpec(_Model):
         default=None,
         description="Close: the users list (GET user/ response); default users.json beside path.",
     )
+    columns: dict[str, dict[str, str]] | None = Field(
+        default=None,
+        description="Export sources (Profi, The Practice, SmartDesk): per file or object, "
+        "{their column: our column} for an export whose columns are named differently.",
+    )
     api_url: str | None = None
     api_key: SecretRef | None = None
+    username: str | None = Field(
+        default=None, description="X2CRM: the API user's username (HTTP Basic with the user's API key)."
+    )
+    files_root: str | None = Field(
+        default=None,
+        description="X2CRM self-hosted: the install's web root (holding uploads/protected/media), for "
+        "attachments stored on local disk.",
+    )
+    workflows_path: str | None = Field(
+        default=None,
+        description="X2CRM: a JSON export of the X2Flow workflows (x2_flows rows), listed in the inventory.",
+    )
 
     @field_validator("api_key")
     @classmethod

@@ -172,6 +172,34 @@ def open_source(spec: SourceSpec, base_dir: Path | None = None) -> Source:
         if users is not None and not users.is_absolute() and base_dir is not None:
             users = base_dir / users
         return CloseExport(path, users)
+    if spec.kind == "close" and spec.api_url and spec.api_key:
+        from shared.sources.close.api import CloseApi
+
+        return CloseApi.from_spec(spec)
+    if spec.kind in ("profi", "practice", "smartdesk") and spec.path:
+        from shared.sources.exports import open_export
+
+        path = Path(spec.path)
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        return open_export(spec.kind, path, spec.columns)
+    if spec.kind == "x2crm" and spec.api_url and spec.api_key:
+        from shared.sources.x2crm import X2Client, X2CRMSource
+        from shared.spec import resolve_secret
+
+        if not spec.username:
+            raise ConfigError("source.username is required for X2CRM (HTTP Basic: username + API key)")
+
+        def _local(value: str | None) -> Path | None:
+            if value is None:
+                return None
+            p = Path(value)
+            return base_dir / p if not p.is_absolute() and base_dir is not None else p
+
+        client = X2Client(spec.api_url, spec.username, resolve_secret(spec.api_key))
+        return X2CRMSource(
+            client, files_root=_local(spec.files_root), workflows_path=_local(spec.workflows_path)
+        )
     raise ConfigError(
         f"source kind {spec.kind!r} with {'path' if spec.path else 'api_url'} is not supported yet"
     )
