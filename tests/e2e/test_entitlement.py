@@ -42,7 +42,6 @@ def test_load_pauses_at_the_daily_cap_and_reports_when_it_resumes(
         assert resume_at - started >= timedelta(hours=23, minutes=59)
         assert body["traffic"]["entitlement_cap_per_day"] == 25
         assert body["traffic"]["entitlement_planned"] >= 39
-        assert body["objects"]["leads"]["loaded"] == 0  # counts land when the phase ends
         assert body["phase"]["loaded_chunks"] == 2
         rt.terminate(iid, "test over")
     finally:
