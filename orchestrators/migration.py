@@ -11,7 +11,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from activities.extract import extract_source
+from activities.extract import extract_object, finish_extract, plan_extract
 from activities.load import load_chunk, probe_target
 from activities.migration_state import finish_run, get_migration, register_run
 from activities.owners import match_owners
@@ -157,8 +157,21 @@ def run_stages(context: df.DurableOrchestrationContext, run: RunRef) -> Generato
     width = min(caps.wave_width, run.spec.options.max_parallel_loads or caps.wave_width)
 
     _status(context, run, "extracting", counts)
+    plan = yield context.call_activity_with_retry(plan_extract, ACTIVITY_RETRY, run_json)
+    extracted = yield context.task_all(
+        [
+            context.call_activity_with_retry(
+                extract_object, ACTIVITY_RETRY, {"run": run_json, "object": name}
+            )
+            for name in plan["objects"]
+        ]
+    )
     extract = ExtractOutput.model_validate(
-        (yield context.call_activity_with_retry(extract_source, ACTIVITY_RETRY, run_json))
+        (
+            yield context.call_activity_with_retry(
+                finish_extract, ACTIVITY_RETRY, {"run": run_json, "objects": extracted}
+            )
+        )
     )
     for name, info in extract.objects.items():
         rule = profile.skip_rule(name)

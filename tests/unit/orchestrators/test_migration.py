@@ -20,11 +20,19 @@ SPEC = {
 
 
 def _activities(chunks: dict[str, int], dop_hint: int = 2) -> dict[str, Any]:
-    def extract(run: dict[str, Any]) -> dict[str, Any]:
-        objs = {
-            name: {"records": n * 10, "malformed": 0, "chunks": [f"raw/{name}/{i}" for i in range(n)]}
-            for name, n in chunks.items()
+    def extract(inp: dict[str, Any]) -> dict[str, Any]:
+        name, n = inp["object"], chunks[inp["object"]]
+        return {
+            "object": name,
+            "manifest_path": f"raw/{name}/manifest.json",
+            "records": n * 10,
+            "malformed": 0,
+            "chunks": [f"raw/{name}/{i}" for i in range(n)],
+            "max_cursor": "2025-01-01T00:00:00+00:00",
         }
+
+    def finish(inp: dict[str, Any]) -> dict[str, Any]:
+        objs = {o["object"]: {k: o[k] for k in ("records", "malformed", "chunks")} for o in inp["objects"]}
         return {"manifest_path": "m", "objects": objs, "max_cursor": "2025-01-01T00:00:00+00:00"}
 
     def transform(ref: dict[str, Any]) -> dict[str, Any]:
@@ -51,7 +59,9 @@ def _activities(chunks: dict[str, int], dop_hint: int = 2) -> dict[str, Any]:
     return {
         "register_run": lambda _: None,
         "probe_target": lambda _: {"dop_hint": dop_hint, "app_users": 1},
-        "extract_source": extract,
+        "plan_extract": lambda _: {"objects": list(chunks)},
+        "extract_object": extract,
+        "finish_extract": finish,
         "match_owners": lambda _: {"owner_map_path": "o", "fallback_owner_id": None, "users": {}},
         "transform_chunk": transform,
         "load_chunk": load,
@@ -75,7 +85,9 @@ def test_stages_run_in_design_order_and_phases_in_load_order(orchestrators: dict
         for n in (
             "register_run",
             "probe_target",
-            "extract_source",
+            "plan_extract",
+            "extract_object",
+            "finish_extract",
             "match_owners",
             "transform_chunk",
             "load_phase",
@@ -138,3 +150,12 @@ def test_an_invalid_spec_fails_before_any_activity() -> None:
     with pytest.raises(ValueError, match=r"migration\.id"):
         ctx.run(user_function(migration))
     assert ctx.calls == []
+
+
+def test_extraction_fans_out_one_activity_per_object(orchestrators: dict[str, Any]) -> None:
+    ctx = FakeContext({"spec": SPEC}, _activities({"leads": 2, "contacts": 3, "tasks": 1}), orchestrators)
+    out = ctx.run(user_function(migration))
+    assert ("extract_object", 3) in ctx.waves
+    objects = [inp["object"] for n, inp in ctx.calls if n == "extract_object"]
+    assert objects == ["leads", "contacts", "tasks"]
+    assert out["objects"]["contacts"]["source"] == 30

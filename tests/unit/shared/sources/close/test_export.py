@@ -28,7 +28,8 @@ def _write(path: Path, data: Any, *, gz: bool = False) -> Path:
 
 
 def _records(path: Path, since: datetime | None = None) -> list[ExtractedRecord]:
-    return list(CloseExport(path).read(since))
+    export = CloseExport(path)
+    return [r for o in export.objects() for page in export.read(o.name, since=since) for r in page.records]
 
 
 def _good(records: list[ExtractedRecord]) -> dict[str, list[dict[str, Any]]]:
@@ -96,7 +97,7 @@ def test_gzip_export_closes_its_file(tmp_path: Path, leads: list[dict[str, Any]]
     path = _write(tmp_path / "export.json.gz", leads, gz=True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        list(CloseExport(path).read())
+        _records(path)
         gc.collect()
     assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
 
@@ -261,3 +262,59 @@ def test_users_from_explicit_path_as_plain_list(tmp_path: Path) -> None:
 
 def test_users_missing_file_gives_no_users(tmp_path: Path) -> None:
     assert CloseExport(tmp_path / "export.json").users() == []
+
+
+def test_pages_carry_the_lead_position_and_resume_from_it(
+    tmp_path: Path, leads: list[dict[str, Any]]
+) -> None:
+    path = _write(tmp_path / "export.json.gz", leads, gz=True)
+    export = CloseExport(path, page_leads=5)
+    pages = list(export.read("contacts"))
+    assert [p.checkpoint["lead"] for p in pages] == [5, 10, 12]
+    assert pages[-1].checkpoint.get("done") is True
+    everything = [r.record["id"] for p in pages for r in p.records if r.record]
+    resumed = [
+        r.record["id"]
+        for p in export.read("contacts", checkpoint=pages[0].checkpoint)
+        for r in p.records
+        if r.record
+    ]
+    first = [r.record["id"] for r in pages[0].records if r.record]
+    assert first + resumed == everything
+
+
+def test_a_malformed_lead_counts_once_under_leads(tmp_path: Path, leads: list[dict[str, Any]]) -> None:
+    path = _write(tmp_path / "export.json", [leads[0], 42])
+    export = CloseExport(path)
+    errors = {
+        o.name: [r for p in export.read(o.name) for r in p.records if r.error] for o in export.objects()
+    }
+    assert {k: len(v) for k, v in errors.items()} == {
+        "leads": 1,
+        "contacts": 0,
+        "opportunities": 0,
+        "tasks": 0,
+        "activities": 0,
+    }
+
+
+def test_unknown_object_is_a_config_error(tmp_path: Path) -> None:
+    from shared.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        list(CloseExport(tmp_path / "x.json").read("widgets"))
+
+
+def test_CLOSE_23_discover_counts_fields_relationships_and_inventory(
+    tmp_path: Path, leads: list[dict[str, Any]]
+) -> None:
+    path = _write(tmp_path / "export.json", leads)
+    found = CloseExport(path).discover(sample_size=50)
+    counts = {o.name: o.count for o in found.objects}
+    assert counts["leads"] == len(leads)
+    assert counts["contacts"] == sum(len(lead["contacts"]) for lead in leads)
+    contact_fields = {f.name: f for f in next(o for o in found.objects if o.name == "contacts").fields}
+    assert contact_fields["lead_id"].type == "reference"
+    assert contact_fields["date_created"].type == "datetime"
+    assert any(r.from_object == "contacts" and r.to_object == "leads" for r in found.relationships)
+    assert found.inventory and all(i.recommendation for i in found.inventory)
