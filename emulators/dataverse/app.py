@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import errors
+from . import errors, sdkmessages
 from .custom_schema import CustomSchema
 from .engine import Caller, Engine
 from .extensions import Extensions, with_extra_tables
@@ -239,6 +239,9 @@ class Emulator:
         if isinstance(target, KeyedEntity):
             return keyed.handle(req, self.engine, self.keys, target.table, target.key_text)
         if isinstance(target, BoundAction):
+            sdkmessages.check_bulk(
+                target.table, target.name, self.schema.is_custom_table(target.table.logical_name)
+            )
             return bulk.handle(req, self.engine, target.table, target.name, self.config.max_bulk_targets)
         raise errors.method_not_allowed(method, req.path)
 

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import sdkmessages
 from .hooks import Snapshots
 from .metadata import MetadataRegistry
 from .operations import actions, batch
@@ -37,6 +38,9 @@ class Extensions:
 
     def dispatch(self, req: Request) -> Response | None:
         name = req.path.strip("/")
+        if sdkmessages.handles(name):  # read-only, derived from the live metadata (sdkmessages.py)
+            emulator = self.emulator
+            return sdkmessages.dispatch(req, emulator.registry, emulator.schema.is_custom_table)
         if name == "$batch":
             return batch.handle(req, self._part, self.emulator.store)
         name = name.removeprefix("Microsoft.Dynamics.CRM.")

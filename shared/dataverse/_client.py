@@ -26,6 +26,10 @@ from shared.dataverse._batch import BatchOperation, BatchResult, build_batch, pa
 from shared.dataverse._errors import error_for_response, error_for_transport, retry_after_seconds
 from shared.errors import RetryableError, TargetRequestFailed, Throttled
 
+BULK_MESSAGES = ("CreateMultiple", "UpdateMultiple", "UpsertMultiple")
+# "The 'X' method does not support entities of type 'y'." (SdkEntityDoesNotSupportMessage)
+MESSAGE_NOT_SUPPORTED = "0x80040800"
+
 
 class BatchUnsupported(Exception):
     """The service has no `$batch` endpoint; isolate rows another way."""
@@ -89,7 +93,12 @@ class DataverseClient:
         self.stats = RequestStats()
         self.dop_hint: int | None = None
         self.supports_batch: bool | None = None  # learnt on first use
-        self.supports_batch: bool | None = None  # learnt on first use
+        # Bulk-message support, asked once per client (see bulk_support): message -> tables, or
+        # None while not asked; `_bulk_unknown` when the service could not answer.
+        self._bulk_tables: dict[str, frozenset[str]] | None = None
+        self._bulk_unknown = False
+        self._bulk_refused: dict[str, set[str]] = {}
+        self._bulk_lock = threading.Lock()
 
     def __enter__(self) -> DataverseClient:
         return self
@@ -185,6 +194,72 @@ class DataverseClient:
             if not nxt:
                 return rows
             resp = self.request("GET", nxt, headers={"Prefer": f"odata.maxpagesize={page_size}"})
+
+    def bulk_support(self, table: str) -> set[str]:
+        """Which of CreateMultiple/UpdateMultiple/UpsertMultiple `table` (logical name) supports.
+
+        Asks the service, once per client for the whole run: one `sdkmessagefilters` query per message
+        in the form Microsoft's "Use bulk operation messages" page (Availability with standard tables)
+        shows, without the table condition so one answer covers every table. That page also says the
+        query returns nothing for UpsertMultiple and that a table with both CreateMultiple and
+        UpdateMultiple supports it, so UpsertMultiple is derived from those two (and taken from its
+        own filters, should a service list them). A service that cannot answer (404,
+        403, 501) is assumed to support all three; a refusal seen later is remembered
+        (`note_bulk_refused`).
+        """
+        with self._bulk_lock:
+            if self._bulk_tables is None and not self._bulk_unknown:
+                asked = self._ask_bulk_support()
+                if asked is None:
+                    self._bulk_unknown = True
+                else:
+                    self._bulk_tables = asked
+            refused = self._bulk_refused.get(table.lower(), set())
+            if self._bulk_tables is None:
+                return set(BULK_MESSAGES) - refused
+            found = {m for m in BULK_MESSAGES if table.lower() in self._bulk_tables[m]}
+            if {"CreateMultiple", "UpdateMultiple"} <= found:
+                found.add("UpsertMultiple")
+            return found - refused
+
+    def assume_bulk_support(self) -> None:
+        """Skip the question and assume every table takes the bulk messages (learn by trying)."""
+        with self._bulk_lock:
+            self._bulk_unknown = True
+
+    def note_bulk_refused(self, table: str, message: str) -> None:
+        """The service refused `message` on `table` (0x80040800): do not send it again this run."""
+        with self._bulk_lock:
+            self._bulk_refused.setdefault(table.lower(), set()).add(message)
+
+    def _ask_bulk_support(self) -> dict[str, frozenset[str]] | None:
+        found: dict[str, frozenset[str]] = {}
+        for message in BULK_MESSAGES:
+            params = {
+                "$select": "primaryobjecttypecode",
+                "$filter": "sdkmessageid/name eq @message",
+                "@message": f"'{message}'",
+            }
+            prefer = {"Prefer": "odata.maxpagesize=5000"}
+            tables: set[str] = set()
+            try:
+                resp = self.request("GET", "sdkmessagefilters", params=params, headers=prefer)
+                while True:
+                    body = resp.json()
+                    tables.update(
+                        str(r["primaryobjecttypecode"]).lower()
+                        for r in body.get("value", [])
+                        if r.get("primaryobjecttypecode")
+                    )
+                    if not body.get("@odata.nextLink"):
+                        break
+                    resp = self.request("GET", body["@odata.nextLink"], headers=prefer)
+            except TargetRequestFailed as exc:
+                if exc.status in (403, 404, 501):
+                    return None
+                raise
+            found[message] = frozenset(tables)
+        return found
 
     def upsert_multiple(self, entity_set: str, table: str, rows: list[dict[str, Any]]) -> int:
         """One UpsertMultiple request; atomic on standard tables (any bad row fails them all)."""

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from shared.dataverse._batch import BatchOperation
-from shared.dataverse._client import BatchUnsupported, DataverseClient
+from shared.dataverse._client import MESSAGE_NOT_SUPPORTED, BatchUnsupported, DataverseClient
 from shared.errors import ServiceUnavailable, TargetRequestFailed
 
 BATCH_TRANSIENT_ROUNDS = 3
+BATCH_MAX_REQUESTS = 1000  # requests in one $batch (execute-batch-operations)
 
 Outcome = Literal["loaded", "rejected"]
 # Statuses that say the *request* is wrong (no such table, verb, size or media type): splitting
@@ -98,9 +99,13 @@ def write_rows(
 
     With `primary_id`, a failed bulk request is retried as one `$batch` with continue-on-error
     (every good row written, every bad row reported, one request); without it, or where the
-    service has no `$batch`, the batch is bisected.
+    service has no `$batch`, the batch is bisected. A table without UpsertMultiple (the client asks
+    the service once, `bulk_support`) is written as `$batch` upserts (PATCH by id) from the start.
     """
     result = WriteResult()
+    if primary_id is not None and "UpsertMultiple" not in client.bulk_support(table):
+        _write_batches(client, entity_set, table, primary_id, list(rows), result, clock, batch_size)
+        return result
     for i in range(0, len(rows), batch_size):
         _write_bulk(client, entity_set, table, list(rows[i : i + batch_size]), result, clock, primary_id)
     return result
@@ -115,11 +120,20 @@ def _write_bulk(
     clock: Callable[[], float],
     primary_id: str | None,
 ) -> None:
+    if primary_id is not None and "UpsertMultiple" not in client.bulk_support(table):
+        _write_batches(client, entity_set, table, primary_id, batch, result, clock, len(batch))
+        return
     started = clock()
     before = client.stats.as_dict()
     try:
         status = client.upsert_multiple(entity_set, table, [w.row for w in batch])
     except TargetRequestFailed as exc:
+        if exc.error_code == MESSAGE_NOT_SUPPORTED and primary_id is not None:
+            # The table takes no UpsertMultiple after all (the service could not say up front).
+            result.requests.append(_log(batch, exc.status, started, clock, before, client, exc.error_code))
+            client.note_bulk_refused(table, "UpsertMultiple")
+            _write_batches(client, entity_set, table, primary_id, batch, result, clock, len(batch))
+            return
         if is_request_level(exc):
             raise
         result.requests.append(_log(batch, exc.status, started, clock, before, client, exc.error_code))
@@ -139,6 +153,29 @@ def _write_bulk(
         return
     result.requests.append(_log(batch, status, started, clock, before, client, None, loaded=len(batch)))
     result.outcomes.extend(RowOutcome(w.source_id, "loaded") for w in batch)
+
+
+def _write_batches(
+    client: DataverseClient,
+    entity_set: str,
+    table: str,
+    primary_id: str,
+    rows: list[RowWrite],
+    result: WriteResult,
+    clock: Callable[[], float],
+    batch_size: int,
+) -> None:
+    """Rows as `$batch` upserts, continue-on-error, up to 1000 a request: for tables without bulk."""
+    size = max(1, min(batch_size, BATCH_MAX_REQUESTS))
+    for i in range(0, len(rows), size):
+        try:
+            _isolate_with_batch(client, entity_set, primary_id, rows[i : i + size], result, clock)
+        except BatchUnsupported as exc:
+            raise TargetRequestFailed(
+                f"table {table} takes no UpsertMultiple and the service has no $batch",
+                status=501,
+                dataverse_message=str(exc),
+            ) from exc
 
 
 def _rejected(w: RowWrite, code: str | None, message: str) -> RowOutcome:

@@ -16,14 +16,20 @@ def make_client(
     handler: Callable[[httpx.Request], httpx.Response],
     sleeps: list[float],
     policy: RetryPolicy | None = None,
+    *,
+    ask_bulk_support: bool = False,
 ) -> DataverseClient:
-    return DataverseClient(
+    """Fakes here answer the write paths only, so bulk support is assumed unless asked for."""
+    client = DataverseClient(
         URL,
         StaticToken("test-token"),
         policy=policy,
         transport=httpx.MockTransport(handler),
         sleep=sleeps.append,
     )
+    if not ask_bulk_support:
+        client.assume_bulk_support()
+    return client
 
 
 def error_body(code: str, message: str) -> dict[str, object]:
