@@ -1,8 +1,12 @@
 """Generate a Close JSON export (leads with nested contacts, opportunities, tasks, activities).
 
 Deterministic for a seed, so the committed sample can be regenerated and benchmarks can make
-large ones: `python -m samples.close.generate --leads 20000 --out /tmp/close.json.gz`.
-The data is invented; it carries a few deliberate defects a real export has (see DEFECTS).
+large ones: `python -m samples.close.generate --leads 200000 --edge-cases --out /tmp/close.json.gz`
+streams to disk (one lead in memory at a time; ~5.5 records per lead, so 182,000 leads ≈ 1,000,000
+records). The data is invented; it carries a few deliberate defects a real export has (DEFECTS),
+and with `edge_cases=True` the ones issue 5 lists (EDGE_CASES). `make_api_dataset()` adds what the
+API serves beside the leads (users incl. one who left, statuses, pipelines, custom activity types and
+fields, workflows, smart views, templates, webhooks): the Close mock's default dataset.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import argparse
 import gzip
 import json
 import random
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,6 +46,21 @@ DEFECTS = {
     "bad_email": "every 17th contact has an email without a domain",
     "long_name": "lead 11 has a name longer than Dataverse's 160-character account name",
 }
+EDGE_CASES = {
+    "non_ascii": "every 7th contact has a non-ASCII name (accents, CJK, Cyrillic)",
+    "missing_email": "every 13th contact has no email at all",
+    "no_company": "every 19th lead has no name (a contact without a company)",
+    "duplicate_company": "every 20th lead repeats the company name of the lead 10 before it",
+    "deleted_refs": "every 15th opportunity points at a deleted contact, every 16th activity at a "
+    "deleted user",
+    "long_note": "every 23rd lead has a note activity of 120,000 characters",
+    "custom_activity": "every 3rd lead has a custom activity (type actitype_demo_meeting_outcome)",
+    "departed_owner": "user_erin left the company (is_active false) and still owns leads",
+    "activity_types": "calls, emails, SMS, meetings and notes",
+}
+DEPARTED = ("user_erin", "Erin", "Ek", "erin@contoso.example")
+NON_ASCII = ["Zoë Ångström", "José Núñez", "李 小龙", "Ольга Петрова", "Søren Kierkegård", "Ağca Çelik"]
+CUSTOM_TYPE = "actitype_demo_meeting_outcome"
 _EPOCH = datetime(2022, 1, 3, 9, 0, tzinfo=UTC)
 
 
@@ -48,9 +68,13 @@ def _ts(dt: datetime) -> str:
     return dt.isoformat(timespec="microseconds")
 
 
-def make_export(leads: int, seed: int = 7) -> list[dict[str, Any]]:
+def make_export(leads: int, seed: int = 7, *, edge_cases: bool = False) -> list[dict[str, Any]]:
+    return list(iter_export(leads, seed, edge_cases=edge_cases))
+
+
+def iter_export(leads: int, seed: int = 7, *, edge_cases: bool = False) -> Iterator[dict[str, Any]]:
+    """The leads one at a time (same values as make_export), so large exports stream to disk."""
     rnd = random.Random(seed)
-    out: list[dict[str, Any]] = []
     contact_n = 0
     for i in range(1, leads + 1):
         lead_id = f"lead_{i:06d}{rnd.randrange(16**6):06x}"
@@ -160,14 +184,169 @@ def make_export(leads: int, seed: int = 7) -> list[dict[str, Any]]:
                 "activity_at": _ts(created + timedelta(days=1)),
             }
         )
-        out.append(lead)
-    return out
+        if edge_cases:
+            _add_edge_cases(lead, i, contact_n)
+        yield lead
 
 
-def make_users() -> dict[str, Any]:
+def _add_edge_cases(lead: dict[str, Any], i: int, contact_n: int) -> None:
+    created = lead["date_created"]
+    owner = DEPARTED[0] if i % 9 == 0 else lead["custom"]["Lead Owner"]
+    lead["custom"]["Lead Owner"] = owner
+    if i % 19 == 0:
+        lead["name"] = None
+        lead["display_name"] = lead["contacts"][0]["name"]
+    if i % 20 == 0 and i > 10:
+        j = i - 10
+        name = f"{COMPANIES[j % len(COMPANIES)]} {SUFFIXES[(j // len(COMPANIES)) % len(SUFFIXES)]} {j}"
+        lead["name"] = lead["display_name"] = name
+    for k, contact in enumerate(lead["contacts"]):
+        n = contact_n - len(lead["contacts"]) + k + 1
+        if n % 7 == 0:
+            contact["name"] = NON_ASCII[n % len(NON_ASCII)]
+        if n % 13 == 0:
+            contact["emails"] = []
+    for opp in lead["opportunities"]:
+        opp["user_id"] = owner
+        if i % 15 == 0 or i % 30 == 0:
+            opp["contact_id"] = f"cont_deleted{i:06d}"
+    for act in lead["activities"]:
+        act["user_id"] = owner
+        if i % 16 == 0:
+            act["user_id"] = "user_deleted01"
+    stamp = lead["date_created"]
+    extra: list[dict[str, Any]] = []
+    if i % 23 == 0:
+        extra.append(_activity(lead, i, "n", "Note", stamp, note=("Long meeting minutes. " * 5455)[:120_000]))
+    if i % 3 == 0:
+        extra.append(
+            _activity(
+                lead,
+                i,
+                "x",
+                "CustomActivity",
+                stamp,
+                custom_activity_type_id=CUSTOM_TYPE,
+                status="published",
+                **{
+                    "custom.cf_outcome": ["Won", "Follow-up", "Lost"][i % 3],
+                    "custom.cf_attendees": i % 5 + 1,
+                },
+            )
+        )
+    kinds = [
+        ("e", "Email", {"direction": "outgoing", "status": "sent", "subject": "Proposal", "body_text": "Hi"}),
+        ("s", "SMS", {"direction": "outbound", "status": "sent", "text": "See you at 10"}),
+        ("m", "Meeting", {"title": "Kick-off", "duration": 1800}),
+    ]
+    code, kind, fields = kinds[i % 3]
+    extra.append(_activity(lead, i, code, kind, stamp, **fields))
+    lead["activities"].extend(extra)
+    lead["date_created"] = created
+
+
+def _activity(
+    lead: dict[str, Any], i: int, code: str, kind: str, stamp: str, **fields: Any
+) -> dict[str, Any]:
+    when = datetime.fromisoformat(stamp) + timedelta(days=2, minutes=ord(code))
     return {
-        "data": [{"id": u, "first_name": f, "last_name": la, "email": e} for u, f, la, e in USERS],
-        "has_more": False,
+        "id": f"acti_{i:06d}{code}",
+        "_type": kind,
+        "lead_id": lead["id"],
+        "contact_id": lead["contacts"][0]["id"] if lead["contacts"] else None,
+        "user_id": lead["custom"]["Lead Owner"],
+        "date_created": _ts(when),
+        "date_updated": _ts(when),
+        "activity_at": _ts(when),
+        **fields,
+    }
+
+
+def make_users(*, include_departed: bool = False) -> dict[str, Any]:
+    rows = [{"id": u, "first_name": f, "last_name": la, "email": e} for u, f, la, e in USERS]
+    if include_departed:
+        u, f, la, e = DEPARTED
+        rows.append({"id": u, "first_name": f, "last_name": la, "email": e, "is_active": False})
+    return {"data": rows, "has_more": False}
+
+
+def make_api_dataset(leads: int = 40, seed: int = 7) -> dict[str, Any]:
+    """What the Close mock serves: the edge-case export plus the org's configuration."""
+    stamp = _ts(_EPOCH)
+    users = [
+        {**u, "date_created": stamp, "date_updated": stamp} for u in make_users(include_departed=True)["data"]
+    ]
+    pipeline = "pipe_sales"
+    return {
+        "leads": make_export(leads, seed, edge_cases=True),
+        "users": users,
+        "lead_statuses": [{"id": sid, "label": label} for sid, label in STATUSES],
+        "opportunity_statuses": [
+            {"id": "stat_active", "label": "Active", "type": "active", "pipeline_id": pipeline},
+            {"id": "stat_won", "label": "Won", "type": "won", "pipeline_id": pipeline},
+            {"id": "stat_lost", "label": "Lost", "type": "lost", "pipeline_id": pipeline},
+        ],
+        "pipelines": [{"id": pipeline, "name": "Sales", "date_created": stamp, "date_updated": stamp}],
+        "custom_activity_types": [
+            {
+                "id": CUSTOM_TYPE,
+                "name": "Meeting outcome",
+                "description": "Logged after every customer meeting",
+                "fields": [
+                    {
+                        "id": "cf_outcome",
+                        "name": "Outcome",
+                        "type": "choices",
+                        "choices": ["Won", "Follow-up", "Lost"],
+                    },
+                    {"id": "cf_attendees", "name": "Attendees", "type": "number"},
+                ],
+                "date_created": stamp,
+                "date_updated": stamp,
+            }
+        ],
+        "custom_fields": {
+            "lead": [
+                {
+                    "id": "cf_lead_owner",
+                    "name": "Lead Owner",
+                    "type": "user",
+                    "date_created": stamp,
+                    "date_updated": stamp,
+                }
+            ],
+            "contact": [],
+            "opportunity": [
+                {
+                    "id": "cf_source",
+                    "name": "Deal source",
+                    "type": "choices",
+                    "choices": ["Web", "Referral"],
+                    "date_created": stamp,
+                    "date_updated": stamp,
+                }
+            ],
+            "activity": [
+                {
+                    "id": "cf_outcome",
+                    "name": "Outcome",
+                    "type": "choices",
+                    "choices": ["Won", "Follow-up", "Lost"],
+                    "custom_activity_type_id": CUSTOM_TYPE,
+                    "date_created": stamp,
+                    "date_updated": stamp,
+                }
+            ],
+            "shared": [],
+        },
+        "sequences": [{"id": "seq_onboarding", "name": "Onboarding follow-up", "status": "active"}],
+        "saved_searches": [{"id": "save_hot", "name": "Hot leads", "query": 'lead_status:"Qualified"'}],
+        "email_templates": [{"id": "tmpl_intro", "name": "Intro", "subject": "Nice to meet you"}],
+        "sms_templates": [],
+        "webhooks": [
+            {"id": "whsub_zap", "name": None, "url": "https://hooks.example/close", "status": "active"}
+        ],
+        "integration_links": [],
     }
 
 
@@ -176,12 +355,39 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--leads", type=int, default=40)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--out", type=Path, default=Path(__file__).with_name("export.json"))
+    ap.add_argument("--edge-cases", action="store_true", help="add the EDGE_CASES (issue 5)")
+    ap.add_argument("--api-out", type=Path, help="also write the mock's dataset (make_api_dataset) here")
     args = ap.parse_args(argv)
-    data = json.dumps(make_export(args.leads, args.seed), ensure_ascii=False, indent=1).encode("utf-8")
-    if args.out.suffix == ".gz":
-        data = gzip.compress(data, mtime=0)
-    args.out.write_bytes(data)
-    args.out.with_name("users.json").write_text(json.dumps(make_users(), indent=1), encoding="utf-8")
+    if args.leads > 1000:
+        write_export(args.out, args.leads, args.seed, edge_cases=args.edge_cases)
+    else:
+        data = json.dumps(
+            make_export(args.leads, args.seed, edge_cases=args.edge_cases), ensure_ascii=False, indent=1
+        ).encode("utf-8")
+        if args.out.suffix == ".gz":
+            data = gzip.compress(data, mtime=0)
+        args.out.write_bytes(data)
+    users = make_users(include_departed=args.edge_cases)
+    args.out.with_name("users.json").write_text(json.dumps(users, indent=1), encoding="utf-8")
+    if args.api_out:
+        args.api_out.write_text(
+            json.dumps(make_api_dataset(seed=args.seed), ensure_ascii=False), encoding="utf-8"
+        )
+
+
+def write_export(path: Path, leads: int, seed: int = 7, *, edge_cases: bool = False) -> int:
+    """Stream an export to `path` (gzip when it ends in .gz), one lead in memory at a time;
+    returns the number of records (leads + nested items)."""
+    records = 0
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "wt", encoding="utf-8") as out:  # type: ignore[operator]
+        out.write("[")
+        for n, lead in enumerate(iter_export(leads, seed, edge_cases=edge_cases)):
+            out.write(",\n" if n else "\n")
+            out.write(json.dumps(lead, ensure_ascii=False, separators=(",", ":")))
+            records += 1 + sum(len(lead[k]) for k in ("contacts", "opportunities", "tasks", "activities"))
+        out.write("\n]\n")
+    return records
 
 
 if __name__ == "__main__":
