@@ -6,6 +6,7 @@ from typing import Any
 
 from activities._io import staging, target
 from activities.blueprint import bp
+from shared.mapping import load_profile
 from shared.migration.context import dataverse_client
 from shared.migration.lifecycle import probe_target as probe_step
 from shared.migration.load import load_chunk as load_step
@@ -18,7 +19,8 @@ def probe_target(inp: dict[str, Any]) -> dict[str, Any]:
     spec = MigrationSpec.model_validate(inp)
     clients = [dataverse_client(spec, n) for n in range(len(spec.target.user_auths))]
     try:
-        return probe_step(clients).model_dump(mode="json")
+        tables = [o.table for o in load_profile(spec.source.kind).objects]
+        return probe_step(clients, tables).model_dump(mode="json")
     finally:
         for dv in clients:
             dv.close()

@@ -211,6 +211,7 @@ def run_stages(context: df.DurableOrchestrationContext, run: RunRef) -> Generato
         counts[t.object].quarantined += t.quarantined
 
     consumed: list[tuple[str, int]] = []  # (when, records sent): the 24-hour request entitlement
+    profile_tables = {o.name: o.table for o in profile.objects}
     cap = run.spec.options.daily_request_cap
     planned = sum(t.transformed for t in transformed)
     traffic: dict[str, Any] = {
@@ -236,6 +237,7 @@ def run_stages(context: df.DurableOrchestrationContext, run: RunRef) -> Generato
                 chunk_no=t.chunk_no,
                 target_path=t.target_path,
                 records=t.transformed,
+                bulk_messages=caps.bulk.get(profile_tables[t.object]),
             )
             for t in transformed
             if t.object in names and t.target_path

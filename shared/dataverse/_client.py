@@ -98,6 +98,7 @@ class DataverseClient:
         self._bulk_tables: dict[str, frozenset[str]] | None = None
         self._bulk_unknown = False
         self._bulk_refused: dict[str, set[str]] = {}
+        self._bulk_preset: dict[str, set[str]] = {}
         self._bulk_lock = threading.Lock()
 
     def __enter__(self) -> DataverseClient:
@@ -208,6 +209,8 @@ class DataverseClient:
         (`note_bulk_refused`).
         """
         with self._bulk_lock:
+            if table.lower() in self._bulk_preset:
+                return self._bulk_preset[table.lower()] - self._bulk_refused.get(table.lower(), set())
             if self._bulk_tables is None and not self._bulk_unknown:
                 asked = self._ask_bulk_support()
                 if asked is None:
@@ -221,6 +224,11 @@ class DataverseClient:
             if {"CreateMultiple", "UpdateMultiple"} <= found:
                 found.add("UpsertMultiple")
             return found - refused
+
+    def preset_bulk_support(self, table: str, messages: set[str]) -> None:
+        """What the run already asked once (probe_target): no question per client or chunk."""
+        with self._bulk_lock:
+            self._bulk_preset[table.lower()] = set(messages)
 
     def assume_bulk_support(self) -> None:
         """Skip the question and assume every table takes the bulk messages (learn by trying)."""

@@ -13,6 +13,9 @@ class Capabilities(BaseModel):
     bulk_batch_limit: int = 1000
     user_id: str | None = None
     organization_id: str | None = None
+    bulk: dict[str, list[str]] = Field(
+        default={}, description="Per table: the bulk messages it supports (asked once per run)"
+    )
 
     @property
     def wave_width(self) -> int:

@@ -49,13 +49,16 @@ def open_delta_windows(settings: StorageSettings, now_iso: str) -> list[Migratio
     ]
 
 
-def probe_target(clients: list[DataverseClient]) -> Capabilities:
-    """Ask the target as every application user (a bad credential fails here, before any write)."""
+def probe_target(clients: list[DataverseClient], tables: list[str] | None = None) -> Capabilities:
+    """Ask the target as every application user (a bad credential fails here, before any write),
+    and once for the whole run which of `tables` take the bulk messages."""
     whoami = [dv.whoami() for dv in clients]
+    bulk = {t: sorted(clients[0].bulk_support(t)) for t in tables or []}
     hints = [dv.dop_hint for dv in clients if dv.dop_hint]
     return Capabilities(
         dop_hint=min(hints) if hints else 4,
         app_users=len(clients),
         user_id=whoami[0].get("UserId"),
         organization_id=whoami[0].get("OrganizationId"),
+        bulk=bulk,
     )

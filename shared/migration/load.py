@@ -26,6 +26,8 @@ def load_chunk(
     obj = profile.object(inp.object)
     if obj is None:
         raise ValueError(f"object {inp.object} is not mapped by the {spec.source.kind} profile")
+    if inp.bulk_messages is not None:
+        dv.preset_bulk_support(obj.table, set(inp.bulk_messages))
     idmap = IdMap(settings, inp.run.migration_id)
     audit = AuditLog(settings, inp.run.migration_id)
     parent_cache: dict[tuple[str, str], str | None] = {}

@@ -75,6 +75,9 @@ class LoadInput(_M):
     target_path: str
     records: int = Field(default=0, description="Rows in the chunk (plans the request entitlement)")
     user_index: int = Field(default=0, description="Which application user writes this chunk")
+    bulk_messages: list[str] | None = Field(
+        default=None, description="Bulk messages the table supports, as asked once per run (None: ask)"
+    )
 
 
 class LoadOutput(_M):

@@ -153,3 +153,34 @@ def test_a_refused_bulk_message_is_learnt_and_the_rows_still_load() -> None:
     assert first.requests[0]["error_code"] == NOT_SUPPORTED and first.requests[0]["status"] == 400
     assert [r["kind"] for r in second.requests] == ["$batch"] * 3  # the configured size, <= 1000
     assert "UpsertMultiple" not in dv.bulk_support("account")
+
+
+def test_the_run_asks_once_and_every_load_client_reuses_the_answer() -> None:
+    """probe_target asks once per run; each load activity's client gets the answer preset and
+    sends no question of its own (at 1,000 records a chunk, three queries per chunk would cost
+    three requests per 1,000 records)."""
+    from shared.migration.lifecycle import probe_target
+
+    fake = FakeSdkMessageFilters(FILTERS)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/WhoAmI"):
+            return httpx.Response(
+                200,
+                json={"UserId": "u", "OrganizationId": "o", "BusinessUnitId": "b"},
+                headers={"x-ms-dop-hint": "6"},
+            )
+        return fake(request)
+
+    probe = make_client(handler, [], ask_bulk_support=True)
+    caps = probe_target([probe], ["account", "lead"])
+    assert caps.bulk == {
+        "account": ["CreateMultiple", "UpdateMultiple", "UpsertMultiple"],
+        "lead": ["CreateMultiple"],
+    }
+    assert caps.dop_hint == 6
+    asked = len(fake.queries)
+    loader = make_client(fake, [], ask_bulk_support=True)
+    loader.preset_bulk_support("lead", set(caps.bulk["lead"]))
+    assert loader.bulk_support("lead") == {"CreateMultiple"}
+    assert len(fake.queries) == asked and loader.stats.requests == 0
