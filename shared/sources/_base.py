@@ -176,10 +176,6 @@ def open_source(spec: SourceSpec, base_dir: Path | None = None) -> Source:
         from shared.sources.close.api import CloseApi
 
         return CloseApi.from_spec(spec)
-    if spec.kind == "close" and spec.api_url and spec.api_key:
-        from shared.sources.close.api import CloseApi
-
-        return CloseApi.from_spec(spec)
     if spec.kind in ("profi", "practice", "smartdesk") and spec.path:
         from shared.sources.exports import open_export
 
