@@ -3,6 +3,7 @@
   demo                 start Azurite + the Dataverse emulator, migrate the Close sample, report
   serve                serve the function app's HTTP API on loopback (function keys enforced)
   migrate SPEC         run a migration described by a YAML/JSON spec
+  discover SPEC        the source's objects, counts and non-migratable inventory (+ a Markdown doc)
   status ID            status and per-object progress of a migration (or rollback) instance
   rollback ID          delete exactly what migration ID created, children first
   schema               print the spec's JSON Schema
@@ -139,6 +140,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.out), as_json=args.json)
 
 
+def cmd_discover(args: argparse.Namespace) -> int:
+    from shared.sources.report import discover_source, discovery_json, discovery_table, inventory_markdown
+
+    spec = commands.read_spec(Path(args.spec))
+    found = discover_source(spec.source, sample_size=args.sample)
+    doc = Path(args.out) if args.out else Path("out") / f"inventory-{found.source}.md"
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text(inventory_markdown(found), encoding="utf-8")
+    if args.json:
+        print(json.dumps({**discovery_json(found), "document": str(doc)}, indent=1, default=str))
+    else:
+        print(discovery_table(found))
+        print(f"inventory for the admin: {doc}")
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from shared.spec import spec_json_schema
 
@@ -162,6 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_state(sub.add_parser("migrate", help="run a migration from a spec file"))
     p.add_argument("spec")
     p.set_defaults(fn=cmd_migrate)
+    p = sub.add_parser("discover", help="list the source's objects, counts and what does not migrate")
+    p.add_argument("spec")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--out", help="the Markdown inventory (default ./out/inventory-<source>.md)")
+    p.add_argument("--sample", type=int, default=200, help="records sampled per object for field types")
+    p.set_defaults(fn=cmd_discover)
     p = with_state(sub.add_parser("status", help="status of a migration or rollback"))
     p.add_argument("id")
     p.set_defaults(fn=cmd_status)
