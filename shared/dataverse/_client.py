@@ -31,6 +31,35 @@ BULK_MESSAGES = ("CreateMultiple", "UpdateMultiple", "UpsertMultiple")
 MESSAGE_NOT_SUPPORTED = "0x80040800"
 
 
+class _ThrottleGate:
+    """Until when an application user must not send (monotonic clock), shared per user in-process."""
+
+    _registry: dict[str, _ThrottleGate] = {}
+    _registry_lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self._until = 0.0
+        self._lock = threading.Lock()
+
+    @classmethod
+    def shared(cls, key: str) -> _ThrottleGate:
+        with cls._registry_lock:
+            return cls._registry.setdefault(key, cls())
+
+    def hold_for(self, seconds: float) -> float:
+        """Close the gate for `seconds` from now; returns until when it is closed."""
+        with self._lock:
+            self._until = max(self._until, time.monotonic() + seconds)
+            return self._until
+
+    def remaining(self, already_waited_until: float) -> float:
+        """How long to wait for a hold someone else set (a hold this client waited out is done)."""
+        with self._lock:
+            if self._until <= already_waited_until:
+                return 0.0
+            return max(0.0, self._until - time.monotonic())
+
+
 class BatchUnsupported(Exception):
     """The service has no `$batch` endpoint; isolate rows another way."""
 
@@ -80,8 +109,14 @@ class DataverseClient:
         timeout_s: float = 120.0,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        throttle_key: str | None = None,
     ) -> None:
         self._tokens = tokens
+        # Clients acting as the same application user in this process share one gate: when one of
+        # them is told to wait (429 + Retry-After) they all wait, instead of each collecting its own
+        # 429 — which would only extend the block (api-limits.md: Retry-After grows).
+        self._gate = _ThrottleGate.shared(throttle_key) if throttle_key else _ThrottleGate()
+        self._waited_until = 0.0
         self._policy = policy or RetryPolicy()
         self._sleep = sleep
         self._http = httpx.Client(
@@ -125,6 +160,9 @@ class DataverseClient:
         transient = 0
         throttled_wait = 0.0
         while True:
+            held = self._gate.remaining(self._waited_until)
+            if held > 0:
+                self._wait(held)
             hdrs = {"Authorization": f"Bearer {self._tokens.get_token()}", **(headers or {})}
             self.stats.add(requests=1)
             try:
@@ -148,6 +186,7 @@ class DataverseClient:
                 throttled_wait += wait
                 if throttled_wait > self._policy.max_throttle_wait_s:
                     raise err
+                self._waited_until = self._gate.hold_for(wait)
                 self._wait(wait)
                 continue
             if isinstance(err, RetryableError):

@@ -14,5 +14,8 @@ def storage_settings(spec: MigrationSpec) -> StorageSettings:
 def dataverse_client(spec: MigrationSpec, user_index: int = 0) -> DataverseClient:
     """A client acting as one application user; each user has its own service-protection budget."""
     return DataverseClient(
-        spec.target.url, token_provider_for(spec.target, user_index), api_version=spec.target.api_version
+        spec.target.url,
+        token_provider_for(spec.target, user_index),
+        api_version=spec.target.api_version,
+        throttle_key=f"{spec.target.url}#user{user_index}",
     )

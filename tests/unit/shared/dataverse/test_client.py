@@ -227,3 +227,59 @@ def test_delete_tolerates_404() -> None:
     with make_client(handler, []) as dv:
         assert dv.delete("accounts", "11111111-1111-1111-1111-111111111111") is True
         assert dv.delete("accounts", "11111111-1111-1111-1111-111111111111") is False
+
+
+def test_COM_27_clients_of_one_application_user_share_the_throttle() -> None:
+    """When one worker of a user is told to wait, the user's other workers wait too rather than
+    each collecting a 429 of its own (api-limits.md: the Retry-After keeps growing if they don't)."""
+    import threading
+    import time as _time
+
+    import httpx as _httpx
+
+    from shared.dataverse import DataverseClient, StaticToken
+
+    seen: list[int] = []
+    first = threading.Event()
+
+    def handler(request: _httpx.Request) -> _httpx.Response:
+        if not seen:
+            seen.append(429)
+            first.set()
+            return _httpx.Response(
+                429,
+                headers={"Retry-After": "1"},
+                json={"error": {"code": "0x80072322", "message": "Number of requests exceeded"}},
+            )
+        seen.append(200)
+        return _httpx.Response(200, json={"UserId": "u"})
+
+    def client() -> DataverseClient:
+        return DataverseClient(
+            "https://org.example",
+            StaticToken("t"),
+            transport=_httpx.MockTransport(handler),
+            throttle_key="https://org.example#user0",
+        )
+
+    a, b = client(), client()
+    other = client()
+    other_gate_key = DataverseClient(
+        "https://org.example",
+        StaticToken("t"),
+        transport=_httpx.MockTransport(handler),
+        throttle_key="elsewhere#user1",
+    )
+    t = threading.Thread(target=a.whoami)
+    t.start()
+    first.wait(5)
+    _time.sleep(0.1)
+    b.whoami()  # sent while user0 is held: waits, then goes through
+    t.join(5)
+    assert seen == [429, 200, 200] or seen == [429, 200, 200][: len(seen)]
+    assert seen.count(429) == 1
+    assert b.stats.throttled_429 == 0 and b.stats.wait_s > 0.5
+    other_gate_key.whoami()  # another user is not held
+    assert other_gate_key.stats.wait_s == 0
+    for c in (a, b, other, other_gate_key):
+        c.close()
