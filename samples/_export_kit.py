@@ -131,7 +131,8 @@ class Generated:
 
 class Rng(random.Random):
     def when(self, start: datetime = EPOCH, days: int = 800) -> datetime:
-        return start + timedelta(minutes=self.randrange(days * 24 * 60))
+        """A moment in `days` after `start`, always before the export was taken."""
+        return min(start + timedelta(minutes=self.randrange(days * 24 * 60)), EXPORTED_AT - timedelta(hours=1))
 
     def person(self) -> tuple[str, str]:
         return self.choice(FIRST), self.choice(LAST)
