@@ -110,6 +110,7 @@ class X2Mock:
         self._lock = threading.Lock()
         self._rate: dict[str, tuple[int, float]] = {}  # client → (count, expiry)
         self.stats: Counter[str] = Counter()
+        self.clock = time.monotonic  # tests share a fake clock with the client's sleep
 
     # -- entry ---------------------------------------------------------------------------------
 
@@ -208,7 +209,7 @@ class X2Mock:
         limit, interval = self.config.rate_limit, self.config.rate_interval
         if limit <= 0 or interval <= 0:
             return
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             count, expiry = self._rate.get(client, (0, 0.0))
             count = count + 1 if expiry > now else 1

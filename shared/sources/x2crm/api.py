@@ -82,7 +82,7 @@ _CLASS_FIELDS: dict[str, dict[str, str]] = {
     "Media": {"associationId": "id", "filesize": "int", "private": "boolean"},
     "Services": {"contactId": "link"},
 }
-_META_TYPES: dict[str, dict[str, str]] = {
+META_TYPES: dict[str, dict[str, str]] = {
     "relationships": {"id": "id", "firstId": "id", "secondId": "id"},
     "users": {"id": "id", "status": "int", "createDate": "dateTime", "lastLogin": "dateTime"},
     "dropdowns": {"id": "id", "multi": "boolean", "parent": "id"},
@@ -212,13 +212,7 @@ class X2CRMSource:
         return ExtractedRecord(obj, normalise(row, types))
 
     def _types(self, cls: str) -> dict[str, str]:
-        types = dict(COMMON_FIELDS)
-        for f in self._fields_of(cls):
-            if f.get("fieldName") and f.get("type"):
-                types[str(f["fieldName"])] = str(f["type"])
-        types.update(_CLASS_FIELDS.get(cls, {}))
-        types["id"] = "id"  # /fields says varchar; ids are kept as strings whichever way they came
-        return types
+        return types_for(cls, self._fields_of(cls))
 
     def _fields_of(self, cls: str) -> list[dict[str, Any]]:
         if cls not in self._field_rows:
@@ -256,7 +250,7 @@ class X2CRMSource:
                 yield Page("tags", records, {"class": cls, **paging.checkpoint()})
 
     def _read_list(self, obj: str, path: str, checkpoint: dict[str, Any] | None) -> Iterator[Page]:
-        types = _META_TYPES.get(obj, {"id": "id"})
+        types = META_TYPES.get(obj, {"id": "id"})
         paging = PagePaging.resume(checkpoint, self.page_size)
         while not paging.done:
             fresh = paging.accept(self._rows(path, paging.params()))
@@ -272,7 +266,7 @@ class X2CRMSource:
             records = [
                 ExtractedRecord("fields", normalise({"id": f"{cls}.{r['fieldName']}", **r}, {}))
                 if r.get("id") in (None, "")
-                else ExtractedRecord("fields", normalise(r, _META_TYPES["fields"]))
+                else ExtractedRecord("fields", normalise(r, META_TYPES["fields"]))
                 for r in rows
             ]
             done.add(cls)
@@ -298,9 +292,12 @@ class X2CRMSource:
         relationships += [Relationship("Actions", "associationId", c) for c in ASSOCIATION_CLASSES.values()]
         relationships += [Relationship("tags", "itemId", c) for c in TAGGED_CLASSES]
         for obj in ("relationships", "users", "dropdowns"):
-            objects.append(ObjectInfo(obj, sum(len(p.records) for p in self._read_list(obj, obj, None)), []))
-        objects.append(ObjectInfo("fields", sum(len(p.records) for p in self._read_fields(None)), []))
-        objects.append(ObjectInfo("tags", self._count_tags(), []))
+            rows = [r.record for p in self._read_list(obj, obj, None) for r in p.records if r.record]
+            objects.append(ObjectInfo(obj, len(rows), _sample_fields(rows[:sample_size])))
+        rows = [r.record for p in self._read_fields(None) for r in p.records if r.record]
+        objects.append(ObjectInfo("fields", len(rows), _sample_fields(rows[:sample_size])))
+        tag = {"id": "Contacts/1/#tag", "type": "Contacts", "itemId": "1", "tag": "#tag"}
+        objects.append(ObjectInfo("tags", self._count_tags(), _sample_fields([tag])))
         inventory = [self._edition(), *self._workflows(), *self._templates(), *self._campaign_sends()]
         inventory += self._reports()
         inventory += self._file_store(warnings)
@@ -523,6 +520,17 @@ def media_path(root: Path, media: dict[str, Any]) -> Path | None:
     return next((p for p in candidates if p.is_file()), None)
 
 
+def types_for(cls: str, field_rows: list[dict[str, Any]]) -> dict[str, str]:
+    """Attribute → X2 type for one class, from its `/fields` rows plus the stock gaps."""
+    types = dict(COMMON_FIELDS)
+    for f in field_rows:
+        if f.get("fieldName") and f.get("type"):
+            types[str(f["fieldName"])] = str(f["type"])
+    types.update(_CLASS_FIELDS.get(cls, {}))
+    types["id"] = "id"  # /fields says varchar; ids are kept as strings whichever way they came
+    return types
+
+
 def normalise(row: dict[str, Any], types: dict[str, str]) -> dict[str, Any]:
     """Type every known attribute through the X2 type table; unknown ones pass unchanged.
 
@@ -541,6 +549,20 @@ def normalise(row: dict[str, Any], types: dict[str, str]) -> dict[str, Any]:
         except (ValueError, TypeError, OverflowError, OSError):
             out[key] = value
     return out
+
+
+def _sample_fields(rows: list[dict[str, Any]]) -> list[FieldInfo]:
+    """Fields of an object without /fields metadata, typed from its records."""
+    names = list(dict.fromkeys(k for r in rows for k in r))
+    return [
+        FieldInfo(
+            n,
+            _infer(rows, n),
+            filled=sum(1 for r in rows if r.get(n) not in (None, "")),
+            samples=list(dict.fromkeys(str(r[n])[:60] for r in rows if r.get(n) not in (None, "")))[:3],
+        )
+        for n in names
+    ]
 
 
 def _infer(sample: list[dict[str, Any]], name: str) -> FieldType:

@@ -13,11 +13,12 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from shared.errors import RetryableError, ServiceUnavailable
+from shared.errors import RetryableError, ServiceUnavailable, Throttled
 from shared.sources.x2crm.errors import error_for, translate_transport_errors
 
 Params = Mapping[str, str | int]
@@ -31,6 +32,17 @@ def api_base(api_url: str) -> str:
     if url.endswith("/index.php"):
         return url + "/api2/"
     return url + "/index.php/api2/"
+
+
+@dataclass
+class Traffic:
+    """What the client did, for the run report: requests, 429s, retries and time spent waiting."""
+
+    requests: int = 0
+    throttled_429: int = 0
+    retried_5xx: int = 0
+    retried_network: int = 0
+    waited_s: float = 0.0
 
 
 class X2Client:
@@ -62,9 +74,7 @@ class X2Client:
         self.max_retry_after = max_retry_after
         self._sleep = sleep
         self._rng = rng or random.Random()
-        self.requests = 0
-        self.retries = 0
-        self.throttled = 0
+        self.traffic = Traffic()
 
     def get(self, path: str, params: Params | None = None) -> Any:
         """GET `api2/<path>` and return the decoded JSON (arrays come back bare)."""
@@ -83,15 +93,20 @@ class X2Client:
             except RetryableError as exc:
                 if attempt >= self.max_attempts:
                     raise
-                self.retries += 1
-                self._sleep(self._wait(exc, attempt))
+                wait = self._wait(exc, attempt)
+                if isinstance(exc, ServiceUnavailable):
+                    self.traffic.retried_5xx += 1
+                elif not isinstance(exc, Throttled):
+                    self.traffic.retried_network += 1
+                self.traffic.waited_s += wait
+                self._sleep(wait)
 
     def _once(self, method: str, path: str, **kw: Any) -> Any:
-        self.requests += 1
+        self.traffic.requests += 1
         with translate_transport_errors():
             response = self._http.request(method, path.lstrip("/"), **kw)
         if response.status_code == 429:
-            self.throttled += 1
+            self.traffic.throttled_429 += 1
         if response.status_code >= 400:
             raise error_for(response)
         if response.status_code == 204 or not response.content:

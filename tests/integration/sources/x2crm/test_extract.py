@@ -141,7 +141,7 @@ def test_X2_23_rate_limited_extraction_completes(sample: dict[str, Any]) -> None
         source = _source(mock.base_url, page_size=10)
         got = _records(list(source.read("Contacts")))
         assert len(got) == len(sample["records"]["Contacts"]) == len({r["id"] for r in got})
-        assert source.client.throttled > 0
+        assert source.client.traffic.throttled_429 > 0
 
 
 def test_random_5xx_and_429_end_with_a_complete_extraction(sample: dict[str, Any]) -> None:
@@ -154,7 +154,7 @@ def test_random_5xx_and_429_end_with_a_complete_extraction(sample: dict[str, Any
         for cls in ("Contacts", "Actions"):
             got = _records(list(source.read(cls)))
             assert sorted(r["id"] for r in got) == sorted(str(r["id"]) for r in sample["records"][cls])
-        assert source.client.retries > 0
+        assert source.client.traffic.retried_5xx > 0
         injected = httpx.get(f"{mock.base_url}/_mock/stats").json()
         assert any(k.startswith("fault_") for k in injected)
 

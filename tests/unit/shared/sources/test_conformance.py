@@ -11,10 +11,11 @@ records, and — for API sources — a source whose mock injects faults).
 from __future__ import annotations
 
 import gzip
+import importlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +23,23 @@ import pytest
 
 from emulators.close.app import CloseMock, MockConfig
 from emulators.close.transport import BASE, mock_transport
+from emulators.x2crm.app import MockConfig as X2MockConfig
+from emulators.x2crm.app import X2Mock
+from emulators.x2crm.store import Store as X2Store
+from emulators.x2crm.transport import BASE as X2_BASE
+from emulators.x2crm.transport import mock_transport as x2_transport
+from samples._export_kit import EXPORTED_AT, Generated
 from samples.close.generate import make_api_dataset, make_export
+from samples.x2crm.generate import API_KEY as X2_KEY
+from samples.x2crm.generate import write as write_x2crm
 from shared.sources import Source
 from shared.sources.close.api import CloseApi
 from shared.sources.close.client import CloseClient
 from shared.sources.close.dates import parse_close_datetime
 from shared.sources.close.export import NESTED, CloseExport
+from shared.sources.exports import ExportSource, load_layout
+from shared.sources.x2crm import X2Client, X2CRMSource
+from shared.sources.x2crm.api import META_TYPES, RECORD_CLASSES, TAGGED_CLASSES, normalise, types_for
 
 Records = dict[str, list[dict[str, Any]]]
 
@@ -152,10 +164,118 @@ def _close_api(tmp: Path) -> Harness:
     return Harness(lambda: _close_api_source(mock, clock), expected, change, faulty)
 
 
+# --- X2CRM: API v2 through the mock -------------------------------------------------------------
+
+
+def _x2crm_expected(data: dict[str, Any]) -> Records:
+    out: Records = {}
+    for cls in RECORD_CLASSES:
+        types = types_for(cls, [f for f in data["fields"] if f["modelName"] == cls])
+        out[cls] = [normalise(r, types) for r in data["records"][cls]]
+    out["tags"] = [
+        {
+            "id": f"{t['type']}/{t['itemId']}/{t['tag']}",
+            "type": t["type"],
+            "itemId": str(t["itemId"]),
+            "tag": t["tag"],
+        }
+        for t in data["tags"]
+        if t["type"] in TAGGED_CLASSES
+    ]
+    hidden = {"password", "userKey", "googleRefreshToken"}
+    out["users"] = [
+        normalise({k: v for k, v in u.items() if k not in hidden}, META_TYPES["users"]) for u in data["users"]
+    ]
+    for name in ("relationships", "dropdowns"):
+        out[name] = [normalise(r, META_TYPES[name]) for r in data[name]]
+    out["fields"] = [
+        normalise(f, META_TYPES["fields"]) for f in data["fields"] if f["modelName"] in RECORD_CLASSES
+    ]
+    return out
+
+
+def _x2crm_source(mock: X2Mock, clock: _Clock) -> X2CRMSource:
+    client = X2Client(X2_BASE, "admin", X2_KEY, transport=x2_transport(mock), sleep=clock.sleep)
+    return X2CRMSource(client, page_size=10)
+
+
+def _x2crm(tmp: Path) -> Harness:
+    path = tmp / "x2crm.json"
+    with path.open("w", encoding="utf-8") as fh:
+        write_x2crm(fh, 150)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    clock = _Clock()
+    mock = X2Mock(X2Store(json.loads(json.dumps(data))), X2MockConfig())
+
+    def change() -> tuple[datetime, dict[str, set[str]]]:
+        latest = max(int(r["lastUpdated"]) for cls in RECORD_CLASSES for r in data["records"][cls])
+        changed: dict[str, set[str]] = {cls: set() for cls in RECORD_CLASSES}
+        for cls, rid, edit in (
+            ("Contacts", 4, {"title": "CFO"}),
+            ("Accounts", 3, {"phone": "+1 555 0100"}),
+            ("Opportunity", 1, {"salesStage": "Won"}),
+            ("Actions", 2, {"complete": "Yes"}),
+        ):
+            mock.store.update(cls, rid, edit, at=latest + 3600)
+            changed[cls].add(str(rid))
+        return datetime.fromtimestamp(latest, UTC), changed
+
+    def faulty() -> X2CRMSource:
+        fclock = _Clock()
+        config = X2MockConfig(rate_limit=3, rate_interval=1, faults="503:0.1,502:0.05,500:0.05", fault_seed=5)
+        fmock = X2Mock(X2Store(json.loads(json.dumps(data))), config)
+        fmock.clock = fclock.now
+        return _x2crm_source(fmock, fclock)
+
+    return Harness(lambda: _x2crm_source(mock, clock), _x2crm_expected(data), change, faulty)
+
+
+# --- Profi, The Practice, SmartDesk: CSV exports through the one export reader ------------------
+
+
+def _export_case(kind: str) -> Callable[[Path], Harness]:
+    """The generated sample minus its deliberately malformed rows (those have their own tests in
+    tests/unit/shared/sources/exports), so counts and records are exactly the generator's."""
+
+    def build(tmp: Path) -> Harness:
+        generate = importlib.import_module(f"samples.{kind}.generate").generate
+        out = tmp / "export"
+        gen = _without_defects(generate(out))
+
+        def change() -> tuple[datetime, dict[str, set[str]]]:
+            layout = load_layout(kind)
+            changed = {
+                f.object: {str(r[f.primary_key]) for r in gen.records[f.object][2::11]}
+                for f in layout.files.values()
+                if f.delta == "cursor" and gen.records.get(f.object)
+            }
+            _without_defects(generate(out, bump=changed))
+            return EXPORTED_AT, changed
+
+        return Harness(lambda: ExportSource(out, load_layout(kind), page_size=7), gen.records, change)
+
+    return build
+
+
+def _without_defects(gen: Generated) -> Generated:
+    manifest = json.loads((gen.out / "manifest.json").read_text(encoding="utf-8"))
+    for _obj, file, line, _col in gen.malformed:  # every defect is one physical line
+        lines = (gen.out / file).read_bytes().split(b"\n")
+        lines[line - 1] = b""
+        (gen.out / file).write_bytes(b"\n".join(lines))
+        manifest["files"][file] -= 1
+    (gen.out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return gen
+
+
 # One entry per connector. X2CRM, Profi, The Practice and SmartDesk add theirs here.
 CASES: list[Case] = [
     Case("close-export", _close_export),
     Case("close-api", _close_api),
+    Case("x2crm-api", _x2crm),
+    Case("profi-export", _export_case("profi")),
+    Case("practice-export", _export_case("practice")),
+    Case("smartdesk-export", _export_case("smartdesk")),
 ]
 
 

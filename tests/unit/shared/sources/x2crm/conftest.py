@@ -6,29 +6,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from emulators.x2crm.app import DROP, MockConfig, X2Mock
+from emulators.x2crm.app import MockConfig, X2Mock
 from emulators.x2crm.store import Store
+from emulators.x2crm.transport import mock_transport
 from shared.sources.x2crm import X2Client
 
 SAMPLE = Path(__file__).resolve().parents[5] / "samples" / "x2crm" / "data.json"
 KEY = "x2-sample-api-key"
 
 
-def transport_for(mock: X2Mock) -> httpx.MockTransport:
-    def handler(request: httpx.Request) -> httpx.Response:
-        result = mock.handle(
-            request.method, str(request.url.raw_path, "ascii"), request.headers, request.content, "127.0.0.1"
-        )
-        if result == DROP:
-            raise httpx.RemoteProtocolError("connection dropped", request=request)
-        assert not isinstance(result, str)
-        body = b"" if result.body is None else json.dumps(result.body).encode()
-        return httpx.Response(result.status, headers=result.headers, content=body)
-
-    return httpx.MockTransport(handler)
+transport_for = mock_transport
 
 
 @pytest.fixture(scope="session")

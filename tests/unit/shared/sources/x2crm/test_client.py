@@ -26,7 +26,7 @@ def test_bad_api_key_is_an_auth_error_and_is_not_retried(mock: X2Mock) -> None:
     client = client_for(mock, key="wrong")
     with pytest.raises(AuthError):
         client.get("Contacts")
-    assert client.requests == 1
+    assert client.traffic.requests == 1
 
 
 def test_a_user_with_api_access_disabled_is_refused(mock: X2Mock) -> None:
@@ -43,7 +43,7 @@ def test_X2_23_429_waits_exactly_retry_after(mock: X2Mock) -> None:
     with pytest.raises(Exception):  # noqa: B017 - the mock's window never expires without real time
         client.get("Contacts/count")
     assert waits == [7.0, 7.0]
-    assert client.throttled == 3
+    assert client.traffic.throttled_429 == 3
 
 
 def test_5xx_is_retried_with_backoff_then_succeeds() -> None:
@@ -58,7 +58,7 @@ def test_5xx_is_retried_with_backoff_then_succeeds() -> None:
     waits: list[float] = []
     client = X2Client("http://x2.test", "a", "k", transport=httpx.MockTransport(handler), sleep=waits.append)
     assert client.get("Contacts") == [{"id": "1"}]
-    assert len(waits) == 2 and waits[1] > 0 and client.retries == 2
+    assert len(waits) == 2 and waits[1] > 0 and client.traffic.retried_5xx == 2
 
 
 def test_retries_end_after_max_attempts() -> None:
@@ -75,7 +75,7 @@ def test_retries_end_after_max_attempts() -> None:
     )
     with pytest.raises(ServiceUnavailable):
         client.get("Contacts")
-    assert client.requests == 3
+    assert client.traffic.requests == 3
 
 
 def test_X2_24_writes_carry_json_content_type() -> None:
