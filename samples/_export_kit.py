@@ -132,7 +132,8 @@ class Generated:
 class Rng(random.Random):
     def when(self, start: datetime = EPOCH, days: int = 800) -> datetime:
         """A moment in `days` after `start`, always before the export was taken."""
-        return min(start + timedelta(minutes=self.randrange(days * 24 * 60)), EXPORTED_AT - timedelta(hours=1))
+        moment = start + timedelta(minutes=self.randrange(days * 24 * 60))
+        return min(moment, EXPORTED_AT - timedelta(hours=1))
 
     def person(self) -> tuple[str, str]:
         return self.choice(FIRST), self.choice(LAST)
