@@ -1,6 +1,6 @@
-"""Pacing decisions for load waves, as pure functions of orchestration state (deterministic under
-replay, unit-testable): how wide the next wave may be, and whether the daily request entitlement
-forces a pause first."""
+"""Pacing decisions for loading, as pure functions of orchestration state (deterministic under
+replay, unit-testable): how many chunks may be in flight, and whether the daily request
+entitlement forces a pause before the next one."""
 
 from __future__ import annotations
 
@@ -46,17 +46,3 @@ def entitlement_pause(
         if used + next_items <= cap or used == 0:
             return at + DAY
     return window[-1][0] + DAY
-
-
-def fit_wave(sizes: Sequence[int], width: int, room: int | None) -> int:
-    """How many of the next loads (with these record counts) go in this wave: at most `width`,
-    and within `room` entitlement when a cap applies (at least one)."""
-    n = min(width, len(sizes))
-    if room is None:
-        return n
-    total = 0
-    for i, size in enumerate(sizes[:n]):
-        total += size
-        if total > room:
-            return max(1, i)
-    return n

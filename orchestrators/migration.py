@@ -19,7 +19,7 @@ from activities.reconcile import reconcile_phase
 from activities.reports import write_reports
 from activities.transform import transform_chunk
 from orchestrators._fanout import ACTIVITY_RETRY, in_waves
-from orchestrators._pacing import entitlement_pause, fit_wave, next_width, used_in_window
+from orchestrators._pacing import entitlement_pause, next_width, used_in_window
 from orchestrators.blueprint import bp
 from shared.dataverse import Capabilities
 from shared.mapping import load_profile
@@ -72,50 +72,63 @@ def delta_pickup(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
 
 @bp.orchestration_trigger(context_name="context")
 def load_phase(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
-    """Load one phase's chunks in waves as wide as the target allows right now (x-ms-dop-hint x
-    application users, re-read after every wave), spreading chunks across the users, and pausing
-    on a durable timer when the next wave would pass the daily request entitlement."""
+    """Load one phase's chunks with a rolling window: as many in flight as the target allows right
+    now (x-ms-dop-hint x application users, re-read as each chunk finishes), the next chunk started
+    the moment one ends (a throttled chunk never idles the other slots), chunks spread across the
+    users, and a durable-timer pause when the next chunk would pass the daily request entitlement."""
     inp = LoadPhaseInput.model_validate(context.get_input())
     consumed = [tuple(c) for c in inp.consumed]
     results: list[LoadOutput] = []
     width = inp.max_width
     paused_s = 0.0
-    i = 0
-    while i < len(inp.loads):
-        now = context.current_utc_datetime
-        room = None if inp.daily_cap is None else inp.daily_cap - used_in_window(consumed, now)
-        n = fit_wave([x.records for x in inp.loads[i:]], width, None if room is None else max(room, 0))
-        resume = entitlement_pause(consumed, now, inp.daily_cap, sum(x.records for x in inp.loads[i : i + n]))
-        if resume is not None:
-            context.set_custom_status(
-                {
-                    "stage": "paused: daily request entitlement",
-                    "resume_at": resume.isoformat(),
-                    "loaded_chunks": i,
-                    "chunks": len(inp.loads),
-                }
-            )
-            paused_s += (resume - now).total_seconds()
-            yield context.create_timer(resume)
-            continue
-        wave = [
-            context.call_activity_with_retry(
+    in_flight: list[tuple[Any, LoadInput]] = []
+    started = 0
+    while started < len(inp.loads) or in_flight:
+        while started < len(inp.loads) and len(in_flight) < width:
+            nxt = inp.loads[started]
+            now = context.current_utc_datetime
+            reserved = sum(x.records for _, x in in_flight)  # in flight counts against the cap too
+            if (
+                inp.daily_cap is not None
+                and used_in_window(consumed, now) + reserved + nxt.records > inp.daily_cap
+            ):
+                if in_flight:
+                    break  # let a running chunk finish first: its real cost may leave room
+                resume = entitlement_pause(consumed, now, inp.daily_cap, nxt.records)
+                if resume is not None:
+                    context.set_custom_status(
+                        {
+                            "stage": "paused: daily request entitlement",
+                            "resume_at": resume.isoformat(),
+                            "loaded_chunks": len(results),
+                            "chunks": len(inp.loads),
+                        }
+                    )
+                    paused_s += (resume - now).total_seconds()
+                    yield context.create_timer(resume)
+                    continue
+            task = context.call_activity_with_retry(
                 load_chunk,
                 ACTIVITY_RETRY,
-                x.model_copy(update={"user_index": (i + k) % inp.users}).model_dump(mode="json"),
+                nxt.model_copy(update={"user_index": started % inp.users}).model_dump(mode="json"),
             )
-            for k, x in enumerate(inp.loads[i : i + n])
-        ]
-        outs = [LoadOutput.model_validate(o) for o in (yield context.task_all(wave))]
-        results.extend(outs)
-        consumed.append((now.isoformat(), sum(o.items for o in outs)))
-        width = next_width(inp.max_width, inp.users, [o.dop_hint for o in outs])
-        i += n
+            in_flight.append((task, nxt))
+            started += 1
+        if not in_flight:
+            continue
+        done = yield context.task_any([t for t, _ in in_flight])
+        in_flight = [(t, x) for t, x in in_flight if t is not done]
+        out = LoadOutput.model_validate(done.result)
+        results.append(out)
+        now = context.current_utc_datetime
+        consumed.append((now.isoformat(), out.items))
+        width = next_width(inp.max_width, inp.users, [out.dop_hint])
         context.set_custom_status(
             {
                 "stage": "loading",
-                "loaded_chunks": i,
+                "loaded_chunks": len(results),
                 "chunks": len(inp.loads),
+                "in_flight": len(in_flight),
                 "width": width,
                 "entitlement_used_24h": used_in_window(consumed, now),
             }

@@ -12,6 +12,7 @@ from typing import Any
 class FakeTask:
     def __init__(self, kind: str, name: str, input: Any, children: list[FakeTask] | None = None) -> None:
         self.kind, self.name, self.input, self.children = kind, name, input, children or []
+        self.result: Any = None
 
 
 def _name(fn: Any) -> str:
@@ -62,10 +63,18 @@ class FakeContext:
     def create_timer(self, fire_at: datetime) -> FakeTask:
         return FakeTask("timer", "timer", fire_at)
 
+    def task_any(self, tasks: list[FakeTask]) -> FakeTask:
+        return FakeTask("any", "", None, tasks)
+
     def task_all(self, tasks: list[FakeTask]) -> FakeTask:
         return FakeTask("all", "", None, tasks)
 
     def _resolve(self, task: FakeTask) -> Any:
+        if task.kind == "any":  # the oldest pending task finishes first (FIFO completion)
+            self.waves.append((task.children[0].name, len(task.children)))
+            winner = task.children[0]
+            winner.result = self._resolve(winner)
+            return winner
         if task.kind == "all":
             if task.children:
                 self.waves.append((task.children[0].name, len(task.children)))

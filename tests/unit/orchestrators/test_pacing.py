@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from orchestrators._pacing import entitlement_pause, fit_wave, next_width
+from orchestrators._pacing import entitlement_pause, next_width
 from orchestrators.migration import load_phase
 from tests.unit.orchestrators.fake_context import FakeContext, user_function
 from tests.unit.orchestrators.test_migration import SPEC
@@ -30,12 +30,6 @@ def test_entitlement_pause_waits_for_the_oldest_use_to_leave_the_window() -> Non
     assert entitlement_pause([((T0 - timedelta(hours=25)).isoformat(), 10**6)], T0, 1000, 999) is None
     # a wave bigger than the cap goes once the window is empty: slowed, never wedged
     assert entitlement_pause([], T0, cap=10, next_items=500) is None
-
-
-def test_fit_wave_respects_width_and_room() -> None:
-    assert fit_wave([100] * 10, width=4, room=None) == 4
-    assert fit_wave([100] * 10, width=4, room=250) == 2
-    assert fit_wave([500, 100], width=4, room=100) == 1  # at least one
 
 
 def _phase(loads: int, **extra: Any) -> dict[str, Any]:
@@ -80,16 +74,27 @@ def test_COM_25_chunks_are_spread_across_application_users() -> None:
     assert users == [0, 1, 2] * 3
 
 
-def test_wave_width_adapts_to_the_dop_hint_the_target_sends() -> None:
+def test_in_flight_width_adapts_to_the_dop_hint_the_target_sends() -> None:
     ctx = FakeContext(_phase(10, max_width=8, users=1), {"load_chunk": _load(dop=2)})
     ctx.run(user_function(load_phase))
-    assert [n for _, n in ctx.waves] == [8, 2]
+    in_flight = [n for _, n in ctx.waves]
+    assert in_flight[0] == 8  # what the probe allowed, until the target says otherwise
+    after = in_flight[in_flight.index(2) :]  # once the hint (2) is heard, never more than 2 in flight
+    assert after and max(after) == 2
+    assert len([1 for name, _ in ctx.calls if name == "load_chunk"]) == 10
+
+
+def test_a_slot_is_refilled_as_soon_as_a_chunk_finishes() -> None:
+    ctx = FakeContext(_phase(7, max_width=3, users=1), {"load_chunk": _load()})
+    ctx.run(user_function(load_phase))
+    # rolling window: 3 in flight until the tail, then it drains (no wave waits for its slowest)
+    assert [n for _, n in ctx.waves] == [3, 3, 3, 3, 3, 2, 1]
 
 
 def test_daily_entitlement_pauses_on_a_durable_timer_and_nothing_is_dropped() -> None:
     ctx = FakeContext(_phase(5, max_width=5, users=1, daily_cap=2000), {"load_chunk": _load()})
     out = ctx.run(user_function(load_phase))
-    assert [n for _, n in ctx.waves] == [2, 2, 1]
+    assert max(n for _, n in ctx.waves) == 2  # never more in flight than the cap leaves room for
     assert len(ctx.timers) == 2
     assert ctx.timers[0] >= T0 + timedelta(hours=24)
     assert sorted(r["chunk_no"] for r in out["results"]) == [0, 1, 2, 3, 4]
