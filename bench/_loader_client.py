@@ -29,7 +29,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -81,33 +81,43 @@ class Result:
 
 
 def run_intact(url: str, tokens: list[str], records: int, ca: str | None, res: Result) -> None:
+    """Intact's load as production schedules it: probe once (WhoAmI per user, bulk support asked
+    once), then per phase a rolling window of load_chunk activities as wide as dop hint x users
+    (re-read as each chunk finishes), chunk i written by user i mod n, each activity with its own
+    client sharing its user's throttle gate."""
     from shared.dataverse import Capabilities, DataverseClient, RetryPolicy, RowWrite, StaticToken, write_rows
     from shared.errors import RetryableError
 
     pacing = _pacing()
     verify = _ssl(ca)
-    clients = [
-        DataverseClient(
-            url, StaticToken(tok), policy=RetryPolicy(), transport=httpx.HTTPTransport(verify=verify)
-        )
-        for tok in tokens
-    ]
-    users = len(clients)
-    n_accounts = data.counts(records)["account"]
 
-    # probe_target: WhoAmI as every application user, dop hint = the smallest reported.
-    for dv in clients:
+    def client(user: int) -> Any:
+        return DataverseClient(
+            url,
+            StaticToken(tokens[user]),
+            policy=RetryPolicy(),
+            transport=httpx.HTTPTransport(verify=verify),
+            throttle_key=f"{url}#user{user}",
+        )
+
+    users = len(tokens)
+    n_accounts = data.counts(records)["account"]
+    probes = [client(u) for u in range(users)]
+    for dv in probes:  # probe_target: WhoAmI as every application user
         dv.whoami()
-    hints = [dv.dop_hint for dv in clients if dv.dop_hint]
+    hints = [dv.dop_hint for dv in probes if dv.dop_hint]
     caps = Capabilities(dop_hint=min(hints) if hints else 4, app_users=users)
+    bulk = {t.name: probes[0].bulk_support(t.name) for t in data.BY_NAME.values()}
+    for dv in probes:
+        res.add(requests=dv.stats.requests, throttled_429=dv.stats.throttled_429, wait_s=dv.stats.wait_s)
+        dv.close()
     max_width = caps.wave_width  # options.max_parallel_loads unset: the default
-    widths: list[int] = []
     activity_retries = 0
+    peak_in_flight = 0
 
     def load_chunk(chunk: data.Chunk, user: int) -> int | None:
         """The load_chunk activity (retried like ACTIVITY_RETRY: 3 attempts, 2 s apart)."""
         nonlocal activity_retries
-        dv = clients[user]
         table = data.BY_NAME[chunk.table]
         writes = [
             RowWrite(f"{chunk.table}:{i}", data.row(chunk.table, i, n_accounts))
@@ -115,47 +125,51 @@ def run_intact(url: str, tokens: list[str], records: int, ca: str | None, res: R
         ]
         with res.lock:
             res.attempted[chunk.table] += len(writes)
-        for attempt in range(3):
-            try:
-                out = write_rows(
-                    dv,
-                    table.entity_set,
-                    table.name,
-                    writes,
-                    batch_size=data.CHUNK,
-                    clock=time.monotonic,
-                    primary_id=table.primary_id,
-                )
-                res.add(rejected=out.rejected)
-                return dv.dop_hint
-            except RetryableError:
-                if attempt == 2:
-                    raise
-                with res.lock:
-                    activity_retries += 1
-                time.sleep(2.0)
-        return None
+        dv = client(user)
+        dv.preset_bulk_support(table.name, bulk[table.name])
+        try:
+            for attempt in range(3):
+                try:
+                    out = write_rows(
+                        dv,
+                        table.entity_set,
+                        table.name,
+                        writes,
+                        batch_size=data.CHUNK,
+                        clock=time.monotonic,
+                        primary_id=table.primary_id,
+                    )
+                    res.add(rejected=out.rejected)
+                    return dv.dop_hint
+                except RetryableError:
+                    if attempt == 2:
+                        raise
+                    with res.lock:
+                        activity_retries += 1
+                    time.sleep(2.0)
+            return None
+        finally:
+            res.add(requests=dv.stats.requests, throttled_429=dv.stats.throttled_429, wait_s=dv.stats.wait_s)
+            dv.close()
 
     with ThreadPoolExecutor(max_workers=max_width) as pool:
         for phase in data.phases(records):
             width = max_width
-            i = 0
-            while i < len(phase):
-                n = pacing.fit_wave([c.records for c in phase[i:]], width, None)
-                wave = [pool.submit(load_chunk, c, (i + k) % users) for k, c in enumerate(phase[i : i + n])]
-                outs = [f.result() for f in wave]  # task_all: the wave ends with its slowest chunk
-                widths.append(n)
-                width = pacing.next_width(max_width, users, outs)
-                i += n
-    for dv in clients:
-        s = dv.stats
-        res.add(requests=s.requests, throttled_429=s.throttled_429, wait_s=s.wait_s)
-        dv.close()
+            started = 0
+            in_flight: set[Any] = set()
+            while started < len(phase) or in_flight:
+                while started < len(phase) and len(in_flight) < width:
+                    in_flight.add(pool.submit(load_chunk, phase[started], started % users))
+                    started += 1
+                peak_in_flight = max(peak_in_flight, len(in_flight))
+                done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)  # task_any
+                for f in done:
+                    width = pacing.next_width(max_width, users, [f.result()])
     res.extra.update(
         users=users,
         dop_hint=caps.dop_hint,
-        wave_width_max=max_width,
-        waves=len(widths),
+        width_max=max_width,
+        peak_in_flight=peak_in_flight,
         activity_retries=activity_retries,
     )
 
