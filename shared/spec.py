@@ -206,6 +206,24 @@ class OptionsSpec(_Model):
     max_parallel_loads: int | None = Field(
         default=None, ge=1, le=52, description="Cap on concurrent load requests; default x-ms-dop-hint."
     )
+    publisher_prefix: str = Field(
+        default="new",
+        pattern=r"^[a-z][a-z0-9]{1,7}$",
+        description="Customization prefix of the solution's publisher: custom tables, columns, option sets "
+        "and keys are named {prefix}_{Name}.",
+    )
+    option_value_prefix: int = Field(
+        default=10000,
+        ge=10000,
+        le=99999,
+        description="The publisher's option-value prefix: new choice options are numbered "
+        "prefix * 10,000 + n.",
+    )
+    solution: str = Field(
+        default="IntactMigration",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,64}$",
+        description="Unique name of the unmanaged solution that holds the provisioned schema.",
+    )
 
 
 class MigrationSpec(_Model):
