@@ -5,7 +5,17 @@ leave an activity (they are quarantine rows); RetryableErrors are raised for the
 FatalErrors are raised with their code first in the message.
 """
 
-from activities import extract, load, migration_state, owners, reconcile, reports, rollback, transform
+from activities import (
+    extract,
+    load,
+    migration_state,
+    owners,
+    reconcile,
+    reports,
+    rollback,
+    schema,
+    transform,
+)
 from activities.blueprint import bp
 
 __all__ = [
@@ -17,5 +27,6 @@ __all__ = [
     "reconcile",
     "reports",
     "rollback",
+    "schema",
     "transform",
 ]

@@ -247,7 +247,10 @@ class SchemaPlan(_Model):
         _dupes(problems, "columns", [f"{c.table}.{c.name}" for c in self.columns])
         _dupes(problems, "keys", [f"{k.table}.{k.name}" for k in self.keys])
         option_sets = {o.name for o in self.option_sets}
+        primary = {t.name: t.primary_name.name.lower() for t in self.tables}
         for i, c in enumerate(self.columns):
+            if primary.get(c.table) == c.name.lower():
+                problems.append(f"columns.{i}.name: {c.name!r} is the primary name column of {c.table}")
             if _is_plan_name(c.table) and c.table not in tables:
                 problems.append(f"columns.{i}.table: {c.table!r} is not a table of this plan")
             if c.target and _is_plan_name(c.target) and c.target not in tables:

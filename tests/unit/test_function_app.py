@@ -16,6 +16,7 @@ EXPECTED = {
     "finish_extract": {"activityTrigger"},
     "probe_target": {"activityTrigger"},
     "match_owners": {"activityTrigger"},
+    "provision_schema": {"activityTrigger"},
     "transform_chunk": {"activityTrigger"},
     "load_chunk": {"activityTrigger"},
     "reconcile_phase": {"activityTrigger"},
