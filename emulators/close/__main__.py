@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import signal
-import threading
 
+from emulators._common import launch
 from emulators.close.server import start_server
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m emulators.close", description=__doc__)
-    p.add_argument("--port", type=int, default=0, help="TCP port (0 = any free port)")
-    p.add_argument("--host", default="127.0.0.1")
+    p = launch.parser("python -m emulators.close", __doc__)
     p.add_argument("--data", help="dataset JSON (default: the bundled Close sample)")
     p.add_argument("--api-key", action="append", default=[], help="accepted API key (default test-key)")
     p.add_argument("--rate-limit", type=int, help="requests per window per key and endpoint group")
@@ -38,13 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         fault_seed=args.fault_seed,
         verbose=args.verbose,
     )
-    print(handle.base_url, flush=True)
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
-    handle.close()
-    return 0
+    return launch.serve_until_signalled(handle)
 
 
 if __name__ == "__main__":

@@ -5,74 +5,36 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from emulators._common.http import EmulatorHandler, EmulatorServer, HandleBase, serve_in_background
 from emulators.close.app import CloseMock, MockConfig, Reply, _BadRequest
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if self.server.verbose:
-            super().log_message(format, *args)
-
+class _Handler(EmulatorHandler):
     def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self.read_body()
+        mock: CloseMock = self.server.app
         try:
-            reply = self.server.mock.handle(self.command, self.path, self.headers, body, self.server.base_url)
+            reply = mock.handle(self.command, self.path, self.headers, body, self.server.base_url)
         except _BadRequest as exc:
             reply = Reply(400, {"error": str(exc), "errors": [], "field-errors": {}})
         payload = reply.raw if reply.raw is not None else json.dumps(reply.body).encode("utf-8")
-        self.send_response(reply.status)
-        if reply.raw is None:
-            self.send_header("Content-Type", "application/json")
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        content_type = [("Content-Type", "application/json")] if reply.raw is None else []
+        self.respond(reply.status, payload, [*content_type, *reply.headers.items()])
 
     do_GET = do_POST = do_PUT = do_DELETE = _handle
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], mock: CloseMock, verbose: bool) -> None:
-        super().__init__(address, _Handler)
-        self.mock = mock
-        self.verbose = verbose
-        host, port = self.server_address[:2]
-        self.base_url = f"http://{host}:{port}"
-
-
 @dataclass
-class ServerHandle:
+class ServerHandle(HandleBase):
+    API_PATH = "/api/v1/"
+
     base_url: str
     mock: CloseMock
-    _server: _Server
+    _server: EmulatorServer
     _thread: threading.Thread
-
-    @property
-    def api_url(self) -> str:
-        return f"{self.base_url}/api/v1/"
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> ServerHandle:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def load_dataset(path: str | Path | None) -> dict[str, Any]:
@@ -112,9 +74,6 @@ def start_server(
         export_polls=export_polls,
     )
     mock = CloseMock(dataset, config)
-    server = _Server((host, port), mock, verbose)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="close-mock", daemon=True
-    )
-    thread.start()
+    server = EmulatorServer((host, port), _Handler, mock, verbose)
+    thread = serve_in_background(server, "close-mock")
     return ServerHandle(server.base_url, mock, server, thread)

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
+
+from emulators._common import launch
 
 from .server import start_server
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m emulators.dataverse", description=__doc__)
-    p.add_argument("--port", type=int, default=0, help="TCP port (0 = any free port)")
-    p.add_argument("--host", default="127.0.0.1")
+    p = launch.parser("python -m emulators.dataverse", __doc__)
     p.add_argument("--db", help="SQLite file to persist data in (default: in memory)")
     p.add_argument("--users", help="JSON file mapping bearer tokens to application users")
     p.add_argument("--seed", help="JSON file of rows to insert at start, keyed by entity set")
@@ -83,15 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         key_activation_delay=args.key_activation_delay,
         solutions=tuple(args.solution),
     )
-    print(handle.base_url, flush=True)
-    if handle.cert_path:
-        print(f"CA certificate: {handle.cert_path}", flush=True)
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
-    handle.close()
-    return 0
+    more = [f"CA certificate: {handle.cert_path}"] if handle.cert_path else []
+    return launch.serve_until_signalled(handle, *more)
 
 
 if __name__ == "__main__":

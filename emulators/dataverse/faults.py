@@ -8,9 +8,7 @@ seeded) delays each Web API request before it is handled.
 
 from __future__ import annotations
 
-import random
-import threading
-from collections import Counter
+from emulators._common.faults import FaultDraw, parse_rates
 
 KINDS = ("429", "500", "503", "drop", "drop-after")
 
@@ -40,33 +38,13 @@ def parse_latency(spec: str | None) -> tuple[float, float] | None:
 
 def parse_spec(spec: str | None) -> list[tuple[str, float]]:
     parse_latency(spec)  # raises on a malformed latency
-    out: list[tuple[str, float]] = []
-    for part in (spec or "").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        kind, _, rate = part.partition(":")
-        kind = kind.strip().lower()
-        if kind == "latency":
-            continue  # parse_latency
-        if kind not in KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}; expected one of {', '.join(KINDS)}")
-        value = float(rate)
-        if not 0.0 <= value <= 1.0:
-            raise ValueError(f"fault rate for {kind} must be within 0..1, got {value}")
-        out.append((kind, value))
-    if sum(r for _, r in out) > 1.0:
-        raise ValueError("fault rates add up to more than 1")
-    return out
+    return parse_rates(spec, KINDS, skip=("latency",))  # latency: parse_latency
 
 
-class FaultInjector:
+class FaultInjector(FaultDraw):
     def __init__(self, spec: str | None = None, seed: int | None = None) -> None:
-        self.rates = parse_spec(spec)
+        super().__init__(parse_spec(spec), seed)
         self.latency = parse_latency(spec)
-        self._rng = random.Random(seed)
-        self._lock = threading.Lock()
-        self.injected: Counter[str] = Counter()
 
     @property
     def active(self) -> bool:
@@ -81,16 +59,3 @@ class FaultInjector:
             return lo
         with self._lock:
             return self._rng.uniform(lo, hi)
-
-    def draw(self) -> str | None:
-        if not self.rates:
-            return None
-        with self._lock:
-            x = self._rng.random()
-            acc = 0.0
-            for kind, rate in self.rates:
-                acc += rate
-                if x < acc:
-                    self.injected[kind] += 1
-                    return kind
-        return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import socket
@@ -11,15 +10,15 @@ import sys
 import tempfile
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from emulators._common.http import EmulatorHandler, EmulatorServer, HandleBase, serve_in_background
 
 from .app import DROP, Emulator, EmulatorConfig
 from .limits import LimitConfig
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(EmulatorHandler):
     wbufsize = 1 << 16  # one write per response (headers + body); flushed by handle_one_request
     server: _Server
 
@@ -36,11 +35,7 @@ class _Handler(BaseHTTPRequestHandler):
             if isinstance(self.connection, ssl.SSLSocket):
                 self.connection.close()
 
-    def log_message(self, format: str, *args: Any) -> None:
-        if self.server.verbose:
-            super().log_message(format, *args)
-
-    def _read_body(self) -> bytes:
+    def read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             chunks = []
             while True:
@@ -51,18 +46,13 @@ class _Handler(BaseHTTPRequestHandler):
                 chunks.append(self.rfile.read(size))
                 self.rfile.readline()
             return b"".join(chunks)
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        return super().read_body()
 
     def _handle(self) -> None:
-        body = self._read_body()
-        result = self.server.emulator.handle(
-            self.command, self.path, self.headers, body, self.server.base_url
-        )
+        body = self.read_body()
+        result = self.server.app.handle(self.command, self.path, self.headers, body, self.server.base_url)
         if result == DROP:
-            self.close_connection = True
-            with contextlib.suppress(OSError):
-                self.connection.shutdown(socket.SHUT_RDWR)
+            self.drop()
             return
         assert not isinstance(result, str)
         payload = b""
@@ -70,24 +60,17 @@ class _Handler(BaseHTTPRequestHandler):
             payload = result.raw  # Content-Type comes with result.headers
         elif result.body is not None:
             payload = json.dumps(result.body, separators=(",", ":")).encode("utf-8")
-        self.send_response(result.status)
+        headers = [("OData-Version", "4.0"), *result.headers.items()]
         if result.body is not None:
-            self.send_header("Content-Type", "application/json; odata.metadata=minimal")
-        self.send_header("OData-Version", "4.0")
-        for name, value in result.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        if payload and self.command != "HEAD":
-            self.wfile.write(payload)
+            headers.insert(0, ("Content-Type", "application/json; odata.metadata=minimal"))
+        self.respond(result.status, payload, headers)
 
     do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _handle
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class _Server(EmulatorServer):
     request_queue_size = 256
+    app: Emulator
 
     def __init__(
         self,
@@ -96,12 +79,8 @@ class _Server(ThreadingHTTPServer):
         verbose: bool,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        super().__init__(address, _Handler)
-        self.emulator = emulator
-        self.verbose = verbose
+        super().__init__(address, _Handler, emulator, verbose, "https" if ssl_context else "http")
         self.ssl_context = ssl_context
-        host, port = self.server_address[:2]
-        self.base_url = f"{'https' if ssl_context else 'http'}://{host}:{port}"
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if self.ssl_context is not None and isinstance(sys.exc_info()[1], ssl.SSLError | OSError):
@@ -110,8 +89,10 @@ class _Server(ThreadingHTTPServer):
 
 
 @dataclass
-class ServerHandle:
+class ServerHandle(HandleBase):
     """A running emulator; `close()` stops serving and closes the database."""
+
+    API_PATH = "/api/data/v9.2/"
 
     base_url: str
     emulator: Emulator
@@ -120,23 +101,11 @@ class ServerHandle:
     cert_path: str | None = None  # with tls=True: the CA certificate (PEM) clients should trust
     _tls_dir: str | None = None
 
-    @property
-    def api_url(self) -> str:
-        return f"{self.base_url}/api/data/v9.2/"
-
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        super().close()
         self.emulator.close()
         if self._tls_dir:
             shutil.rmtree(self._tls_dir, ignore_errors=True)
-
-    def __enter__(self) -> ServerHandle:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def start_server(
@@ -202,8 +171,5 @@ def start_server(
         ssl_context, cert_path = material.server_context(), str(material.ca_path)
     emulator = Emulator(config)
     server = _Server((host, port), emulator, verbose, ssl_context)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="dataverse-emulator", daemon=True
-    )
-    thread.start()
+    thread = serve_in_background(server, "dataverse-emulator")
     return ServerHandle(server.base_url, emulator, server, thread, cert_path, tls_dir)

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import signal
-import threading
+
+from emulators._common import launch
 
 from .server import start_server
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m emulators.x2crm", description=__doc__)
-    p.add_argument("--port", type=int, default=0, help="TCP port (0 = any free port)")
-    p.add_argument("--host", default="127.0.0.1")
+    p = launch.parser("python -m emulators.x2crm", __doc__)
     p.add_argument("--data", help="JSON data file (samples/x2crm/generate.py); default: empty")
     p.add_argument("--rate-limit", type=int, default=0, help="max requests per interval (0 = off)")
     p.add_argument("--rate-interval", type=int, default=60, help="rate-limit interval seconds (Retry-After)")
@@ -36,13 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         max_page_size=args.max_page_size,
         verbose=args.verbose,
     )
-    print(handle.base_url, flush=True)
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
-    handle.close()
-    return 0
+    return launch.serve_until_signalled(handle)
 
 
 if __name__ == "__main__":

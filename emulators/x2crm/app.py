@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import random
 import re
 import threading
 import time
@@ -18,6 +17,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+from emulators._common.faults import FaultDraw, parse_rates
 
 from .store import CLASSES, MODULE_OF, SEARCH_PARAMS, SearchError, Store
 
@@ -57,6 +58,7 @@ RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^(?P<action>[a-z]\w*)(?:\.json)?$"), ""),
 ]
 _PREFIXES = ("/index.php/api2/", "/api2/")
+FAULT_KINDS = ("429", "500", "502", "503", "504", "drop")
 
 
 @dataclass
@@ -84,29 +86,11 @@ class MockConfig:
     max_page_size: int = 1000
 
 
-def parse_faults(spec: str | None) -> list[tuple[str, float]]:
-    out = []
-    for part in (spec or "").split(","):
-        if not part.strip():
-            continue
-        kind, _, rate = part.strip().partition(":")
-        if kind not in ("429", "500", "502", "503", "504", "drop"):
-            raise ValueError(f"unknown fault kind {kind!r}")
-        value = float(rate)
-        if not 0 <= value <= 1:
-            raise ValueError(f"fault rate for {kind} must be within 0..1")
-        out.append((kind, value))
-    if sum(r for _, r in out) > 1:
-        raise ValueError("fault rates add up to more than 1")
-    return out
-
-
 class X2Mock:
     def __init__(self, store: Store, config: MockConfig | None = None) -> None:
         self.store = store
         self.config = config or MockConfig()
-        self._faults = parse_faults(self.config.faults)
-        self._rng = random.Random(self.config.fault_seed)
+        self._faults = FaultDraw(parse_rates(self.config.faults, FAULT_KINDS), self.config.fault_seed)
         self._lock = threading.Lock()
         self._rate: dict[str, tuple[int, float]] = {}  # client → (count, expiry)
         self.stats: Counter[str] = Counter()
@@ -168,18 +152,11 @@ class X2Mock:
             return Response(s.status, envelope, s.headers)
 
     def _fault(self) -> str | None:
-        if not self._faults:
-            return None
-        with self._lock:
-            roll = self._rng.random()
-        acc = 0.0
-        for kind, rate in self._faults:
-            acc += rate
-            if roll < acc:
-                with self._lock:
-                    self.stats[f"fault_{kind}"] += 1
-                return kind
-        return None
+        kind = self._faults.draw()
+        if kind is not None:
+            with self._lock:
+                self.stats[f"fault_{kind}"] += 1
+        return kind
 
     def _route(self, rest: str, target: str) -> tuple[str, dict[str, str]]:
         for pattern, action in RULES:

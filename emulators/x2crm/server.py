@@ -2,91 +2,53 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from emulators._common.http import EmulatorHandler, EmulatorServer, HandleBase, serve_in_background
 
 from .app import DROP, MockConfig, X2Mock
 from .store import Store
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(EmulatorHandler):
     wbufsize = 1 << 16
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if self.server.verbose:
-            super().log_message(format, *args)
 
     def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        result = self.server.mock.handle(self.command, self.path, self.headers, body, self.client_address[0])
+        body = self.read_body()
+        mock: X2Mock = self.server.app
+        result = mock.handle(self.command, self.path, self.headers, body, self.client_address[0])
         if result == DROP:
-            self.close_connection = True
-            with contextlib.suppress(OSError):
-                self.connection.shutdown(socket.SHUT_RDWR)
+            self.drop()
             return
         assert not isinstance(result, str)
         payload = b"" if result.body is None else json.dumps(result.body).encode("utf-8")
-        self.send_response(result.status)
-        if result.body is not None:
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-        for name, value in result.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        if payload:
-            self.wfile.write(payload)
+        content_type = [] if result.body is None else [("Content-Type", "application/json; charset=utf-8")]
+        self.respond(result.status, payload, [*content_type, *result.headers.items()])
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class _Server(EmulatorServer):
     request_queue_size = 128
-
-    def __init__(self, address: tuple[str, int], mock: X2Mock, verbose: bool) -> None:
-        super().__init__(address, _Handler)
-        self.mock = mock
-        self.verbose = verbose
-        host, port = self.server_address[:2]
-        self.base_url = f"http://{host}:{port}"
 
 
 @dataclass
-class ServerHandle:
+class ServerHandle(HandleBase):
     """A running mock; `api_url` is what a spec's `source.api_url` takes."""
+
+    API_PATH = "/index.php/api2/"
 
     base_url: str
     mock: X2Mock
-    _server: _Server
+    _server: EmulatorServer
     _thread: threading.Thread
-
-    @property
-    def api_url(self) -> str:
-        return f"{self.base_url}/index.php/api2/"
 
     @property
     def store(self) -> Store:
         return self.mock.store
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> ServerHandle:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def start_server(
@@ -116,7 +78,7 @@ def start_server(
         fault_seed=fault_seed,
         max_page_size=max_page_size,
     )
-    server = _Server((host, port), X2Mock(store, config), verbose)
-    thread = threading.Thread(target=server.serve_forever, name="x2crm-mock", daemon=True)
-    thread.start()
-    return ServerHandle(server.base_url, server.mock, server, thread)
+    mock = X2Mock(store, config)
+    server = _Server((host, port), _Handler, mock, verbose)
+    thread = serve_in_background(server, "x2crm-mock", poll_interval=0.5)
+    return ServerHandle(server.base_url, mock, server, thread)
