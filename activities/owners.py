@@ -1,4 +1,6 @@
-"""match_owners: source users → systemusers, fallback or block."""
+"""match_owners: source users → systemusers, fallback or block.
+
+Input `enforce` (default true): false leaves the decision to block to the run_preflight activity."""
 
 from __future__ import annotations
 
@@ -16,4 +18,4 @@ def match_owners(inp: dict[str, Any]) -> dict[str, Any]:
     extract = ExtractOutput.model_validate(inp["extract"])
     store, _ = staging(run.spec)
     with target(run.spec) as dv:
-        return match_step(run, extract, store, dv).model_dump(mode="json")
+        return match_step(run, extract, store, dv, enforce=inp.get("enforce", True)).model_dump(mode="json")

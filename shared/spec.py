@@ -193,6 +193,12 @@ class OptionsSpec(_Model):
         default=None, description="Email of the systemuser who owns records whose owner cannot be matched."
     )
     unmatched_owner: Literal["fallback", "block"] = "fallback"
+    licence: Literal["professional", "enterprise"] | None = Field(
+        default=None,
+        description="The target's Dynamics 365 Sales licence: preflight checks custom tables against its cap "
+        "(professional 15, enterprise 500). Not readable from the Web API; unset means enterprise, with a "
+        "warning.",
+    )
     delta_window_hours: int = Field(default=48, ge=0, le=24 * 14)
     delta_interval_minutes: int = Field(default=15, ge=1, le=24 * 60)
     extract_chunk_size: int = Field(default=1000, ge=1, le=50_000)

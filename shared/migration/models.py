@@ -48,6 +48,9 @@ class OwnerReport(_M):
     )
     records_to_fallback: int = 0
     blocking: list[str] = []
+    fallback_status: str | None = Field(
+        default=None, description="How options.fallback_owner matched (None: no fallback set)"
+    )
 
 
 class ChunkRef(_M):

@@ -1,6 +1,8 @@
 """Owner matching step: source users → enabled systemusers, with records affected per user.
 
 Unmatched and disabled owners go to the fallback owner, or block the run (spec: unmatched_owner).
+Whether they block is preflight's decision (`shared.preflight.owner_block_message`): with
+`enforce=False` the step only matches and reports, and preflight judges the report with the rest.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from shared.errors import PreflightBlocked
 from shared.mapping import OwnerMap, SystemUser, load_profile, match_users
 from shared.mapping.paths import get_path
 from shared.migration.models import ExtractOutput, OwnerReport, RunRef
+from shared.preflight import blocking_owners, owner_block_message
 from shared.sources import SourceUser, open_source
 from shared.storage import StagingStore
 
@@ -23,7 +26,11 @@ def match_owners(
     store: StagingStore,
     dv: DataverseClient,
     base_dir: Path | None = None,
+    *,
+    enforce: bool = True,
 ) -> OwnerReport:
+    """Match, count, save the owner map and the owner report; then, when `enforce`, raise
+    PreflightBlocked if the owners alone block the run (the behaviour before preflight existed)."""
     spec = run.spec
     profile = load_profile(spec.source.kind)
     users = open_source(spec.source, base_dir).users()
@@ -34,14 +41,12 @@ def match_owners(
     matches = match_users(users, system_users)
 
     fallback_id: str | None = None
+    fallback_status: str | None = None
     if spec.options.fallback_owner:
         fallback = SourceUser("__fallback__", spec.options.fallback_owner.strip().lower())
         fb = match_users([fallback], system_users)["__fallback__"]
-        if fb.status != "matched":
-            raise PreflightBlocked(
-                f"the fallback owner is {fb.status} in the target org; name an enabled user"
-            )
-        fallback_id = fb.systemuserid
+        fallback_status = fb.status
+        fallback_id = fb.systemuserid if fb.status == "matched" else None
 
     # how many records each source user owns, over the objects the profile maps
     owned: Counter[str] = Counter()
@@ -55,7 +60,6 @@ def match_owners(
 
     report_users: dict[str, dict[str, int | str | None]] = {}
     to_fallback = 0
-    blocking: list[str] = []
     for source_user, n in sorted(owned.items()):
         status = (
             "no_owner"
@@ -65,8 +69,6 @@ def match_owners(
         report_users[source_user or "(none)"] = {"status": status, "records": n}
         if status != "matched":
             to_fallback += n
-            if spec.options.unmatched_owner == "block" or fallback_id is None:
-                blocking.append(source_user or "(no owner)")
     owner_map = OwnerMap(matches=matches, fallback_owner_id=fallback_id)
     path = f"{run.prefix}/owners/owner_map.json"
     store.put_json(path, owner_map.model_dump(mode="json"))
@@ -75,17 +77,10 @@ def match_owners(
         fallback_owner_id=fallback_id,
         users=report_users,
         records_to_fallback=to_fallback,
-        blocking=blocking,
+        fallback_status=fallback_status,
     )
+    report = report.model_copy(update={"blocking": blocking_owners(report, spec.options)})
     store.put_json(f"{run.prefix}/reports/owners.json", report.model_dump(mode="json"))
-    if blocking:
-        why = (
-            "unmatched_owner is 'block'"
-            if spec.options.unmatched_owner == "block"
-            else "no fallback_owner is set in the spec options"
-        )
-        raise PreflightBlocked(
-            f"{len(blocking)} source owner(s) have no enabled Dataverse user ({', '.join(blocking[:10])}) "
-            f"and {why}: provision the users or set options.fallback_owner"
-        )
+    if enforce and (why := owner_block_message(report, spec.options)) is not None:
+        raise PreflightBlocked(why)
     return report

@@ -17,6 +17,7 @@ EXPECTED = {
     "probe_target": {"activityTrigger"},
     "match_owners": {"activityTrigger"},
     "provision_schema": {"activityTrigger"},
+    "run_preflight": {"activityTrigger"},
     "transform_chunk": {"activityTrigger"},
     "load_chunk": {"activityTrigger"},
     "reconcile_phase": {"activityTrigger"},

@@ -8,7 +8,14 @@ from types import ModuleType
 
 import pytest
 
-PACKAGES = ["shared.sources", "shared.mapping", "shared.dataverse", "shared.storage", "shared.reports"]
+PACKAGES = [
+    "shared.sources",
+    "shared.mapping",
+    "shared.dataverse",
+    "shared.storage",
+    "shared.reports",
+    "shared.preflight",
+]
 
 
 def _package(name: str) -> ModuleType:
