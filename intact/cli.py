@@ -4,6 +4,7 @@
   serve                serve the function app's HTTP API on loopback (function keys enforced)
   migrate SPEC         run a migration described by a YAML/JSON spec
   discover SPEC        the source's objects, counts and non-migratable inventory (+ a Markdown doc)
+  propose SPEC         propose target columns for the fields the profile does not map (a YAML to approve)
   status ID            status and per-object progress of a migration (or rollback) instance
   rollback ID          delete exactly what migration ID created, children first
   schema               print the spec's JSON Schema
@@ -156,6 +157,42 @@ def cmd_discover(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_propose(args: argparse.Namespace) -> int:
+    from shared.mapping import load_profile
+    from shared.mapping.proposer import advisor_for, object_tables_for, propose, read_target_columns
+    from shared.migration.context import dataverse_client
+    from shared.sources.report import discover_source
+
+    spec = commands.read_spec(Path(args.spec))
+    advisor = advisor_for(args.backend)  # fails before any work when the backend is unknown
+    found = discover_source(spec.source, sample_size=args.sample)
+    try:
+        profile = load_profile(found.source)
+    except IntactError:
+        profile = None  # no profile yet: every field of the default objects is proposed
+    tables = object_tables_for(found.source, profile)
+    wanted = {t for o in found.objects for t in _as_list(tables.get(o.name))}
+    with dataverse_client(spec) as dv:
+        columns = read_target_columns(dv, sorted(wanted))
+    proposal = propose(found, profile, columns, object_tables=tables, advisor=advisor)
+    out = Path(args.out) if args.out else Path("out") / f"mapping-{found.source}.yaml"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(proposal.to_yaml(), encoding="utf-8")
+    if args.json:
+        print(json.dumps({**proposal.model_dump(mode="json"), "document": str(out)}, indent=1))
+    else:
+        print(f"{found.source}: {len(proposal.entries)} proposals ({proposal.backend})")
+        for e in proposal.entries:
+            where = f"{e.object}.{e.field}"
+            print(f"  {where:<44} → {e.table}.{e.target} ({e.type}, {e.confidence:.2f})")
+        print(f"edit and approve: {out}")
+    return 0
+
+
+def _as_list(value: str | list[str] | None) -> list[str]:
+    return [] if value is None else [value] if isinstance(value, str) else list(value)
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from shared.spec import spec_json_schema
 
@@ -185,6 +222,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="the Markdown inventory (default ./out/inventory-<source>.md)")
     p.add_argument("--sample", type=int, default=200, help="records sampled per object for field types")
     p.set_defaults(fn=cmd_discover)
+    p = sub.add_parser("propose", help="propose target columns for unmapped fields (YAML to approve)")
+    p.add_argument("spec")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--out", help="the proposal document (default ./out/mapping-<source>.yaml)")
+    p.add_argument("--sample", type=int, default=200, help="records sampled per object for field types")
+    p.add_argument(
+        "--backend", default="offline", help="proposer backend (default offline; others registered)"
+    )
+    p.set_defaults(fn=cmd_propose)
     p = with_state(sub.add_parser("status", help="status of a migration or rollback"))
     p.add_argument("id")
     p.set_defaults(fn=cmd_status)
