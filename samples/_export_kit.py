@@ -1,5 +1,6 @@
 """What the Profi, The Practice and SmartDesk sample generators share: a streaming export writer
-that takes column order from the layout, deterministic realistic values, and the edge cases.
+that takes column order from the layout, deterministic realistic values, the edge cases, and the
+generator itself (`Sample`: `generate()` and the command line), so each source holds only its data.
 
 A generator yields rows per object as the reader returns them (None for empty, int, bool, list);
 `Bad` stands for a deliberately malformed line, recorded with the file, line and column the reader
@@ -8,6 +9,7 @@ must report. `Generated` keeps every expected record unless `collect=False` (lar
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
@@ -21,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from shared.sources.exports import load_layout
 from shared.sources.exports.layout import FileLayout, Layout
 
 EXPORTED_AT = datetime(2025, 6, 30, 12, 0, tzinfo=UTC)
@@ -309,3 +312,108 @@ def scale(records: int | None, base: dict[str, int], weights: dict[str, float]) 
         return dict(base)
     total = sum(weights.values())
     return {k: max(base.get(k, 1), int(records * weights.get(k, 0) / total)) for k in base}
+
+
+Rows = dict[str, Callable[[], Iterable[dict[str, Any] | Bad | Missing]]]
+Files = list[tuple[str, bytes | Callable[[], Iterator[bytes]]]]
+
+
+class Export:
+    """One run of a generator: row counts `n`, the seed, large mode, the records to bump, and the
+    attachment files (filled while attachments are generated, written after every CSV)."""
+
+    def __init__(
+        self, sample: Sample, out: Path, records: int | None, seed: int, bump: dict[str, set[str]]
+    ) -> None:
+        self.sample = sample
+        self.out = out
+        self.seed = seed
+        self.n = scale(records, sample.base, sample.weights)
+        self.large = records is not None
+        self.bump = bump
+        self.layout = load_layout(sample.source)
+        self.keys = {k: v.primary_key for k, v in self.layout.files.items()}
+        self.files: Files = []
+
+    def changed(self, obj: str, rec: dict[str, Any], cursor: str = "updated_at") -> dict[str, Any]:
+        """`rec`, with a cursor after the export when it is one of the records to bump."""
+        if rec.get(self.keys[obj]) in self.bump.get(obj, ()):
+            rec[cursor] = ts(BUMPED_AT)
+        return rec
+
+    def ref(self, rng: Rng, prefix: str, obj: str) -> str:
+        """The id of a random one of the `n[obj]` records of `obj`."""
+        return f"{prefix}{rng.randrange(1, self.n[obj] + 1):06d}"
+
+    def attach(self, rng: Rng, i: int, rel: str, size: int, kind: str = "pdf") -> tuple[str, int]:
+        """Attachment i's file and size: the first is the > 5 MB one (small in large mode), the
+        `missing_file`th has none (unless in large mode), the others are `size` bytes of `kind`."""
+        if i == 1:
+            rel, size = self.sample.large_file, (LARGE_ATTACHMENT_BYTES if not self.large else 64_000)
+            self.files.append((rel, large_file(self.seed, size)))
+        elif i != self.sample.missing_file or self.large:
+            self.files.append((rel, file_bytes(rng, size, kind)))
+        return rel, size
+
+    def file(self, rel: str, size: int) -> dict[str, Any]:
+        """What the reader must resolve an attachment row to (its `_file`)."""
+        return {"path": str(self.out / "files" / rel), "size": size}
+
+    def missing(self, i: int) -> bool:
+        """Whether attachment i is the one whose file is missing."""
+        return i == self.sample.missing_file and not self.large
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A source's sample generator: `rows(export)` makes the per-object row generators (in file
+    order); `reference` JSON files and `extra_csv` files are written as they are."""
+
+    source: str
+    doc: str | None  # the generator module's docstring: its first paragraph describes the command
+    out: Path  # where the committed sample lives
+    seed: int
+    base: dict[str, int]
+    weights: dict[str, float]
+    large_file: str  # under files/, generated and git-ignored
+    missing_file: int  # the attachment whose file is left out
+    rows: Callable[[Export], Rows]
+    reference: dict[str, Any] = field(default_factory=dict)
+    extra_csv: dict[str, tuple[list[str], Iterable[dict[str, Any]]]] | None = None
+
+    def generate(
+        self,
+        out: Path | None = None,
+        *,
+        records: int | None = None,
+        seed: int | None = None,
+        collect: bool = True,
+        bump: dict[str, set[str]] | None = None,
+    ) -> Generated:
+        """Write the export; `bump` = {object: ids} gives those records a cursor after the export."""
+        ex = Export(
+            self, self.out if out is None else out, records, self.seed if seed is None else seed, bump or {}
+        )
+        gen = write_export(
+            ex.out,
+            ex.layout,
+            self.rows(ex),
+            files=ex.files,
+            collect=collect,
+            reference=self.reference,
+            extra_csv=self.extra_csv,
+        )
+        (ex.out / ".gitignore").write_text(f"files/{self.large_file}\n", encoding="utf-8")
+        return gen
+
+    def main(self, argv: list[str] | None = None) -> None:
+        p = argparse.ArgumentParser(description=(self.doc or "").split("\n\n")[0])
+        p.add_argument("--out", type=Path, default=self.out)
+        p.add_argument("--records", type=int, default=None, help="total rows, spread over the objects")
+        p.add_argument("--seed", type=int, default=self.seed)
+        p.add_argument("--zip", type=Path, default=None, help="also zip the export here")
+        a = p.parse_args(argv)
+        gen = self.generate(a.out, records=a.records, seed=a.seed, collect=a.records is None)
+        if a.zip:
+            zip_export(a.out, a.zip)
+        print(f"{a.out}: {sum(gen.counts.values())} rows, {len(gen.malformed)} malformed")

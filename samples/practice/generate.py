@@ -11,34 +11,13 @@ over 5 MB (generated, git-ignored) and one whose file is missing, a coach who le
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from samples._export_kit import (
-    BUMPED_AT,
-    CITIES,
-    COMPANY,
-    LARGE_ATTACHMENT_BYTES,
-    SUFFIX,
-    Bad,
-    Generated,
-    Missing,
-    Rng,
-    file_bytes,
-    large_file,
-    scale,
-    ts,
-    write_export,
-    zip_export,
-)
-from shared.sources.exports import load_layout
+from samples._export_kit import CITIES, COMPANY, SUFFIX, Bad, Export, Missing, Rng, Rows, Sample, ts
 
-HERE = Path(__file__).parent
-DEFAULT_OUT = HERE / "export"
-LARGE_FILE = "clients/large-scan.pdf"
 BASE = {
     "users": 5,
     "clients": 100,
@@ -114,23 +93,8 @@ REPORTS = [
 ]
 
 
-def generate(
-    out: Path = DEFAULT_OUT,
-    *,
-    records: int | None = None,
-    seed: int = 11,
-    collect: bool = True,
-    bump: dict[str, set[str]] | None = None,
-) -> Generated:
-    n = scale(records, BASE, WEIGHTS)
-    bump = bump or {}
-    large = records is not None
-    keys = {k: v.primary_key for k, v in load_layout("practice").files.items()}
-
-    def changed(obj: str, rec: dict[str, Any], cursor: str = "updated_at") -> dict[str, Any]:
-        if rec[keys[obj]] in bump.get(obj, ()):
-            rec[cursor] = ts(BUMPED_AT)
-        return rec
+def _rows(ex: Export) -> Rows:
+    n, seed, changed, ref = ex.n, ex.seed, ex.changed, ex.ref
 
     def users() -> Iterator[dict[str, Any]]:
         rng = Rng(seed)
@@ -184,7 +148,7 @@ def generate(
         rng = Rng(seed + 2)
         seen: set[tuple[str, str]] = set()
         for _ in range(n["client_properties"]):
-            client, key = f"cl{rng.randrange(1, n['clients'] + 1):06d}", rng.choice(PROPERTIES)
+            client, key = ref(rng, "cl", "clients"), rng.choice(PROPERTIES)
             if (client, key) in seen:
                 continue
             seen.add((client, key))
@@ -209,7 +173,7 @@ def generate(
                 "sessions",
                 {
                     "session_id": f"se{i:06d}",
-                    "client_id": f"cl{rng.randrange(1, n['clients'] + 1):06d}",
+                    "client_id": ref(rng, "cl", "clients"),
                     "user_id": f"u{rng.randrange(1, n['users'] + 1):05d}",
                     "title": rng.choice(["Initial consultation", "Follow-up", "Séance de suivi", "Review"]),
                     "session_type": rng.choice(["in_person", "video", "phone"]),
@@ -237,7 +201,7 @@ def generate(
             )
             rec = {
                 "note_id": f"sn{i:06d}",
-                "session_id": "se_deleted" if i == 6 else f"se{rng.randrange(1, n['sessions'] + 1):06d}",
+                "session_id": "se_deleted" if i == 6 else ref(rng, "se", "sessions"),
                 "author_user_id": f"u{rng.randrange(1, n['users'] + 1):05d}",
                 "body_html": body,
                 "created_at": ts(rng.when()),
@@ -256,7 +220,7 @@ def generate(
                 {
                     "invoice_id": f"inv{i:06d}",
                     "number": f"{1000 + i}",
-                    "client_id": f"cl{rng.randrange(1, n['clients'] + 1):06d}",
+                    "client_id": ref(rng, "cl", "clients"),
                     "issued_at": ts(issued),
                     "due_at": (issued.date() + timedelta(days=14)).isoformat(),
                     "status": rng.choice(["paid", "overdue", "void"]),
@@ -272,8 +236,8 @@ def generate(
             qty = rng.choice(["1", "2", "0.5"])
             yield {
                 "line_id": f"li{i:06d}",
-                "invoice_id": f"inv{rng.randrange(1, n['invoices'] + 1):06d}",
-                "session_id": f"se{rng.randrange(1, n['sessions'] + 1):06d}" if i % 4 else None,
+                "invoice_id": ref(rng, "inv", "invoices"),
+                "session_id": ref(rng, "se", "sessions") if i % 4 else None,
                 "description": rng.choice(["Session", "Package of 5", "Workbook"]),
                 "service_type": rng.choice(["session", "package", "product"]),
                 "quantity": qty,
@@ -281,35 +245,28 @@ def generate(
                 "amount": str(120 * float(qty)).replace(".0", ".00") if qty != "0.5" else "60.00",
             }
 
-    files: list[tuple[str, Any]] = []
-
     def attachments() -> Iterator[dict[str, Any] | Missing]:
         rng = Rng(seed + 7)
         for i in range(1, n["attachments"] + 1):
             rel = f"clients/cl{i:06d}/intake-form-{i}.pdf"
-            size = rng.randrange(500, 4000)
-            if i == 1:
-                rel, size = LARGE_FILE, (LARGE_ATTACHMENT_BYTES if not large else 64_000)
-                files.append((rel, large_file(seed, size)))
-            elif i != 2 or large:
-                files.append((rel, file_bytes(rng, size, "pdf")))
+            rel, size = ex.attach(rng, i, rel, rng.randrange(500, 4000))
             rec = {
                 "attachment_id": f"at{i:06d}",
-                "client_id": f"cl{rng.randrange(1, n['clients'] + 1):06d}",
+                "client_id": ref(rng, "cl", "clients"),
                 "session_id": None,
                 "file_name": rel.rsplit("/", 1)[1],
                 "mime_type": "application/pdf",
                 "size_bytes": size,
                 "path": rel,
                 "created_at": ts(rng.when()),
-                "_file": {"path": str(out / "files" / rel), "size": size},
+                "_file": ex.file(rel, size),
             }
-            if i == 2 and not large:
+            if ex.missing(i):
                 yield Missing(rec, "path")
                 continue
             yield changed("attachments", rec, "created_at")
 
-    rows = {
+    return {
         "users": users,
         "clients": clients,
         "client_properties": client_properties,
@@ -319,34 +276,27 @@ def generate(
         "invoice_line_items": invoice_line_items,
         "attachments": attachments,
     }
-    gen = write_export(
-        out,
-        load_layout("practice"),
-        rows,
-        files=files,
-        collect=collect,  # type: ignore[arg-type]
-        reference={
-            "workflows.json": WORKFLOWS,
-            "email_templates.json": TEMPLATES,
-            "integrations.json": INTEGRATIONS,
-            "reports.json": REPORTS,
-        },
-    )
-    (out / ".gitignore").write_text(f"files/{LARGE_FILE}\n", encoding="utf-8")
-    return gen
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    p.add_argument("--records", type=int, default=None)
-    p.add_argument("--seed", type=int, default=11)
-    p.add_argument("--zip", type=Path, default=None)
-    a = p.parse_args(argv)
-    gen = generate(a.out, records=a.records, seed=a.seed, collect=a.records is None)
-    if a.zip:
-        zip_export(a.out, a.zip)
-    print(f"{a.out}: {sum(gen.counts.values())} rows, {len(gen.malformed)} malformed")
+SAMPLE = Sample(
+    "practice",
+    __doc__,
+    Path(__file__).parent / "export",
+    seed=11,
+    base=BASE,
+    weights=WEIGHTS,
+    large_file="clients/large-scan.pdf",
+    missing_file=2,
+    rows=_rows,
+    reference={
+        "workflows.json": WORKFLOWS,
+        "email_templates.json": TEMPLATES,
+        "integrations.json": INTEGRATIONS,
+        "reports.json": REPORTS,
+    },
+)
+generate = SAMPLE.generate
+main = SAMPLE.main
 
 
 if __name__ == "__main__":

@@ -12,35 +12,13 @@ package link is broken (PROFI-21), video recordings outside the export (PROFI-22
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from samples._export_kit import (
-    BUMPED_AT,
-    CITIES,
-    COMPANY,
-    EPOCH,
-    LARGE_ATTACHMENT_BYTES,
-    SUFFIX,
-    Bad,
-    Generated,
-    Missing,
-    Rng,
-    file_bytes,
-    large_file,
-    scale,
-    ts,
-    write_export,
-    zip_export,
-)
-from shared.sources.exports import load_layout
+from samples._export_kit import CITIES, COMPANY, EPOCH, SUFFIX, Bad, Export, Missing, Rng, Rows, Sample, ts
 
-HERE = Path(__file__).parent
-DEFAULT_OUT = HERE / "export"
-LARGE_FILE = "recordings-free/large-workbook.pdf"  # git-ignored (see export/.gitignore)
 EDGES = {
     "clients": "every 7th client has no company; c000005 points at deleted company co_deleted; "
     "line 14 has too few columns",
@@ -85,25 +63,8 @@ CUSTOM = [
 ]
 
 
-def generate(
-    out: Path = DEFAULT_OUT,
-    *,
-    records: int | None = None,
-    seed: int = 7,
-    collect: bool = True,
-    bump: dict[str, set[str]] | None = None,
-) -> Generated:
-    """Write the export; `bump` = {object: ids} gives those records a cursor after the export."""
-    n = scale(records, BASE, WEIGHTS)
-    bump = bump or {}
-    large = records is not None
-
-    def changed(obj: str, rec: dict[str, Any], cursor: str = "updated_at") -> dict[str, Any]:
-        if rec.get(fl_id[obj]) in bump.get(obj, ()):
-            rec[cursor] = ts(BUMPED_AT)
-        return rec
-
-    fl_id = {k: v.primary_key for k, v in load_layout("profi").files.items()}
+def _rows(ex: Export) -> Rows:
+    n, seed, changed, ref = ex.n, ex.seed, ex.changed, ex.ref
 
     def coaches() -> Iterator[dict[str, Any]]:
         rng = Rng(seed)
@@ -157,7 +118,7 @@ def generate(
         for i in range(1, n["clients"] + 1):
             first, last = rng.person()
             created = rng.when()
-            company = None if i % 7 == 3 else f"co{rng.randrange(1, n['companies'] + 1):06d}"
+            company = None if i % 7 == 3 else ref(rng, "co", "companies")
             if i == 5:
                 company = "co_deleted"
             rec = {
@@ -167,7 +128,7 @@ def generate(
                 "email": rng.email(first, last, "mail.example", i),
                 "phone": rng.phone(),
                 "company_id": company,
-                "coach_id": f"k{rng.randrange(1, n['coaches'] + 1):06d}",
+                "coach_id": ref(rng, "k", "coaches"),
                 "lifecycle_stage": rng.choice(["lead", "prospect", "active", "alumni"]),
                 "status": rng.choice(["active", "paused", "archived"]),
                 "tags": rng.sample(
@@ -192,11 +153,7 @@ def generate(
         seen: set[tuple[str, str]] = set()
         for _ in range(n["custom_field_values"]):
             key, _l, entity, typ, options = rng.choice(CUSTOM)
-            ent_id = (
-                f"c{rng.randrange(1, n['clients'] + 1):06d}"
-                if entity == "client"
-                else f"co{rng.randrange(1, n['companies'] + 1):06d}"
-            )
+            ent_id = ref(rng, "c", "clients") if entity == "client" else ref(rng, "co", "companies")
             if (ent_id, key) in seen:
                 continue
             seen.add((ent_id, key))
@@ -284,15 +241,15 @@ def generate(
                     program = f"p{(int(program[1:]) % n['programs']) + 1:06d}"
                     client = f"c{(int(client[1:]) + 1) % n['clients'] + 1:06d}"
             else:
-                client, program = f"c{rng.randrange(1, n['clients'] + 1):06d}", None
+                client, program = ref(rng, "c", "clients"), None
             start = rng.when()
             dur = rng.choice([30, 45, 60, 90])
             created = start - rng.choice([timedelta(days=d) for d in (1, 3, 14)])
             rec = {
                 "session_id": f"s{i:06d}",
                 "client_id": client,
-                "coach_id": f"k{rng.randrange(1, n['coaches'] + 1):06d}",
-                "service_id": f"sv{rng.randrange(1, n['services'] + 1):06d}",
+                "coach_id": ref(rng, "k", "coaches"),
+                "service_id": ref(rng, "sv", "services"),
                 "program_id": program,
                 "title": rng.choice(["Kick-off", "Check-in", "Deep dive", "Wrap-up", "Ankommen & Ziele"]),
                 "session_type": rng.choice(["video", "in_person", "phone"]),
@@ -320,8 +277,8 @@ def generate(
                 {
                     "invoice_id": f"i{i:06d}",
                     "number": f"INV-{2023 + i % 3}-{i:05d}",
-                    "client_id": f"c{rng.randrange(1, n['clients'] + 1):06d}",
-                    "program_id": f"p{rng.randrange(1, n['programs'] + 1):06d}" if i % 2 else None,
+                    "client_id": ref(rng, "c", "clients"),
+                    "program_id": ref(rng, "p", "programs") if i % 2 else None,
                     "issued_at": ts(issued),
                     "due_at": (issued.date() + timedelta(days=30)).isoformat(),
                     "status": rng.choice(["paid", "open", "overdue", "void"]),
@@ -336,8 +293,8 @@ def generate(
         for i in range(1, n["payments"] + 1):
             rec = {
                 "payment_id": f"pay{i:06d}",
-                "invoice_id": f"i{rng.randrange(1, n['invoices'] + 1):06d}",
-                "client_id": f"c{rng.randrange(1, n['clients'] + 1):06d}",
+                "invoice_id": ref(rng, "i", "invoices"),
+                "client_id": ref(rng, "c", "clients"),
                 "amount": f"{rng.randrange(50, 3000)}.{rng.randrange(100):02d}",
                 "currency": "EUR",
                 "paid_at": ts(rng.when()),
@@ -354,12 +311,12 @@ def generate(
     def notes() -> Iterator[dict[str, Any] | Bad]:
         rng = Rng(seed + 10)
         for i in range(1, n["notes"] + 1):
-            session = f"s{rng.randrange(1, n['sessions'] + 1):06d}" if i % 2 else None
+            session = ref(rng, "s", "sessions") if i % 2 else None
             rec = {
                 "note_id": f"n{i:06d}",
-                "client_id": f"c{rng.randrange(1, n['clients'] + 1):06d}",
+                "client_id": ref(rng, "c", "clients"),
                 "session_id": "s_deleted" if i == 4 else session,
-                "author_id": f"k{rng.randrange(1, n['coaches'] + 1):06d}",
+                "author_id": ref(rng, "k", "coaches"),
                 "body": rng.long_note() if i == 2 else rng.text(rng.randrange(5, 60)),
                 "created_at": ts(rng.when()),
             }
@@ -370,37 +327,30 @@ def generate(
                 continue
             yield changed("notes", rec, "created_at")
 
-    attachments_files: list[tuple[str, Any]] = []
-
     def attachments() -> Iterator[dict[str, Any] | Missing]:
         rng = Rng(seed + 11)
         for i in range(1, n["attachments"] + 1):
             kind = rng.choice(["pdf", "png", "txt"])
             rel = f"notes/a{i:06d}/{rng.choice(['worksheet', 'Zielvereinbarung', 'contract'])}-{i}.{kind}"
-            size = rng.randrange(200, 3000)
-            if i == 1:
-                rel, size = LARGE_FILE, (LARGE_ATTACHMENT_BYTES if not large else 64_000)
-                attachments_files.append((rel, large_file(seed, size)))
-            elif i != 3 or large:
-                attachments_files.append((rel, file_bytes(rng, size, kind)))
+            rel, size = ex.attach(rng, i, rel, rng.randrange(200, 3000), kind)
             rec = {
                 "attachment_id": f"a{i:06d}",
-                "note_id": f"n{rng.randrange(1, n['notes'] + 1):06d}",
-                "client_id": f"c{rng.randrange(1, n['clients'] + 1):06d}",
+                "note_id": ref(rng, "n", "notes"),
+                "client_id": ref(rng, "c", "clients"),
                 "file_name": rel.rsplit("/", 1)[1],
                 "mime_type": {"pdf": "application/pdf", "png": "image/png", "txt": "text/plain"}[
                     rel.rsplit(".", 1)[1]
                 ],
                 "size_bytes": size,
                 "path": rel,
-                "_file": {"path": str(out / "files" / rel), "size": size},
+                "_file": ex.file(rel, size),
             }
-            if i == 3 and not large:
+            if ex.missing(i):
                 yield Missing(rec, "path")
                 continue
             yield rec
 
-    rows = {
+    return {
         "coaches": coaches,
         "companies": companies,
         "clients": clients,
@@ -415,50 +365,35 @@ def generate(
         "notes": notes,
         "attachments": attachments,
     }
-    recordings = [
-        {
-            "recording_id": f"r{i:06d}",
-            "session_id": f"s{i * 11:06d}",
-            "title": f"Session recording {i}",
-            "duration_min": 45 + i,
-            "recorded_at": ts(EPOCH),
-            "file_name": f"rec-{i:04d}.mp4",
-        }
-        for i in range(1, 6)
-    ]
-    gen = write_export(
-        out,
-        load_layout("profi"),
-        rows,
-        files=_lazy(attachments_files),
-        collect=collect,
-        extra_csv={"recordings.csv": (list(recordings[0]), recordings)},
-    )
-    (out / ".gitignore").write_text(f"files/{LARGE_FILE}\n", encoding="utf-8")
-    return gen
 
 
-class _lazy:
-    """The files list fills while attachments.csv is written; read it only afterwards."""
+RECORDINGS = [
+    {
+        "recording_id": f"r{i:06d}",
+        "session_id": f"s{i * 11:06d}",
+        "title": f"Session recording {i}",
+        "duration_min": 45 + i,
+        "recorded_at": ts(EPOCH),
+        "file_name": f"rec-{i:04d}.mp4",
+    }
+    for i in range(1, 6)
+]
 
-    def __init__(self, items: list[tuple[str, Any]]) -> None:
-        self.items = items
 
-    def __iter__(self) -> Iterator[tuple[str, Any]]:
-        return iter(self.items)
-
-
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    p.add_argument("--records", type=int, default=None, help="total rows, spread over the objects")
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--zip", type=Path, default=None, help="also zip the export here")
-    a = p.parse_args(argv)
-    gen = generate(a.out, records=a.records, seed=a.seed, collect=a.records is None)
-    if a.zip:
-        zip_export(a.out, a.zip)
-    print(f"{a.out}: {sum(gen.counts.values())} rows, {len(gen.malformed)} malformed")
+SAMPLE = Sample(
+    "profi",
+    __doc__,
+    Path(__file__).parent / "export",
+    seed=7,
+    base=BASE,
+    weights=WEIGHTS,
+    large_file="recordings-free/large-workbook.pdf",
+    missing_file=3,
+    rows=_rows,
+    extra_csv={"recordings.csv": (list(RECORDINGS[0]), RECORDINGS)},
+)
+generate = SAMPLE.generate
+main = SAMPLE.main
 
 
 if __name__ == "__main__":

@@ -11,34 +11,13 @@ file is missing, an owner who left, malformed rows.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from samples._export_kit import (
-    BUMPED_AT,
-    CITIES,
-    COMPANY,
-    LARGE_ATTACHMENT_BYTES,
-    SUFFIX,
-    Bad,
-    Generated,
-    Missing,
-    Rng,
-    file_bytes,
-    large_file,
-    scale,
-    ts,
-    write_export,
-    zip_export,
-)
-from shared.sources.exports import load_layout
+from samples._export_kit import CITIES, COMPANY, SUFFIX, Bad, Export, Missing, Rng, Rows, Sample, ts
 
-HERE = Path(__file__).parent
-DEFAULT_OUT = HERE / "export"
-LARGE_FILE = "deals/large-proposal.pdf"
 BASE = {
     "users": 6,
     "accounts": 30,
@@ -84,27 +63,9 @@ KINDS = [
 ]
 
 
-def generate(
-    out: Path = DEFAULT_OUT,
-    *,
-    records: int | None = None,
-    seed: int = 23,
-    collect: bool = True,
-    bump: dict[str, set[str]] | None = None,
-) -> Generated:
-    n = scale(records, BASE, WEIGHTS)
+def _rows(ex: Export) -> Rows:
+    n, seed, changed, ref = ex.n, ex.seed, ex.changed, ex.ref
     n["pipelines"], n["pipeline_stages"], n["custom_field_definitions"] = 2, 9, 4
-    bump = bump or {}
-    large = records is not None
-    keys = {k: v.primary_key for k, v in load_layout("smartdesk").files.items()}
-
-    def changed(obj: str, rec: dict[str, Any], cursor: str = "updated_at") -> dict[str, Any]:
-        if rec[keys[obj]] in bump.get(obj, ()):
-            rec[cursor] = ts(BUMPED_AT)
-        return rec
-
-    def ref(rng: Rng, prefix: str, obj: str) -> str:
-        return f"{prefix}{rng.randrange(1, n[obj] + 1):06d}"
 
     def owner(rng: Rng) -> str:
         return ref(rng, "us", "users")
@@ -383,18 +344,11 @@ def generate(
                 "created_at",
             )
 
-    files: list[tuple[str, Any]] = []
-
     def attachments() -> Iterator[dict[str, Any] | Missing]:
         rng = Rng(seed + 10)
         for i in range(1, n["attachments"] + 1):
             rel = f"deals/dl{i:06d}/quote-{i}.pdf"
-            size = rng.randrange(500, 4000)
-            if i == 1:
-                rel, size = LARGE_FILE, (LARGE_ATTACHMENT_BYTES if not large else 64_000)
-                files.append((rel, large_file(seed, size)))
-            elif i != 4 or large:
-                files.append((rel, file_bytes(rng, size, "pdf")))
+            rel, size = ex.attach(rng, i, rel, rng.randrange(500, 4000))
             rec = {
                 "attachment_id": f"fi{i:06d}",
                 "regarding_type": "deal",
@@ -404,14 +358,14 @@ def generate(
                 "size_bytes": size,
                 "path": rel,
                 "created_at": ts(rng.when()),
-                "_file": {"path": str(out / "files" / rel), "size": size},
+                "_file": ex.file(rel, size),
             }
-            if i == 4 and not large:
+            if ex.missing(i):
                 yield Missing(rec, "path")
                 continue
             yield changed("attachments", rec, "created_at")
 
-    rows = {
+    return {
         "users": users,
         "accounts": accounts,
         "contacts": contacts,
@@ -427,58 +381,60 @@ def generate(
         "ticket_comments": ticket_comments,
         "attachments": attachments,
     }
-    reference = {
-        "workflows.json": [
-            {
-                "id": "w1",
-                "name": "Move deal → notify finance",
-                "trigger": "deal_stage_changed",
-                "actions": ["email", "webhook"],
-            },
-            {"id": "w2", "name": "Auto-assign tickets", "trigger": "ticket_created", "actions": ["assign"]},
-            {
-                "id": "w3",
-                "name": "Round-robin leads",
-                "trigger": "lead_created",
-                "actions": ["assign", "email"],
-            },
-        ],
-        "email_templates.json": [
-            {
-                "id": "e1",
-                "name": "Follow-up",
-                "subject": "Great to meet you",
-                "category": "sales",
-                "body": "<p>Hi {{first_name}}</p>",
-            },
-            {
-                "id": "e2",
-                "name": "Ticket resolved",
-                "subject": "Your ticket is resolved",
-                "category": "support",
-                "body": "<p>Done.</p>",
-            },
-        ],
-        "campaign_sends.json": [
-            {"id": "cs1", "name": "Spring webinar", "sent_at": "2025-03-04T10:00:00Z", "recipients": 1840}
-        ],
-    }
-    gen = write_export(out, load_layout("smartdesk"), rows, files=files, reference=reference, collect=collect)  # type: ignore[arg-type]
-    (out / ".gitignore").write_text(f"files/{LARGE_FILE}\n", encoding="utf-8")
-    return gen
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    p.add_argument("--records", type=int, default=None)
-    p.add_argument("--seed", type=int, default=23)
-    p.add_argument("--zip", type=Path, default=None)
-    a = p.parse_args(argv)
-    gen = generate(a.out, records=a.records, seed=a.seed, collect=a.records is None)
-    if a.zip:
-        zip_export(a.out, a.zip)
-    print(f"{a.out}: {sum(gen.counts.values())} rows, {len(gen.malformed)} malformed")
+REFERENCE = {
+    "workflows.json": [
+        {
+            "id": "w1",
+            "name": "Move deal → notify finance",
+            "trigger": "deal_stage_changed",
+            "actions": ["email", "webhook"],
+        },
+        {"id": "w2", "name": "Auto-assign tickets", "trigger": "ticket_created", "actions": ["assign"]},
+        {
+            "id": "w3",
+            "name": "Round-robin leads",
+            "trigger": "lead_created",
+            "actions": ["assign", "email"],
+        },
+    ],
+    "email_templates.json": [
+        {
+            "id": "e1",
+            "name": "Follow-up",
+            "subject": "Great to meet you",
+            "category": "sales",
+            "body": "<p>Hi {{first_name}}</p>",
+        },
+        {
+            "id": "e2",
+            "name": "Ticket resolved",
+            "subject": "Your ticket is resolved",
+            "category": "support",
+            "body": "<p>Done.</p>",
+        },
+    ],
+    "campaign_sends.json": [
+        {"id": "cs1", "name": "Spring webinar", "sent_at": "2025-03-04T10:00:00Z", "recipients": 1840}
+    ],
+}
+
+
+SAMPLE = Sample(
+    "smartdesk",
+    __doc__,
+    Path(__file__).parent / "export",
+    seed=23,
+    base=BASE,
+    weights=WEIGHTS,
+    large_file="deals/large-proposal.pdf",
+    missing_file=4,
+    rows=_rows,
+    reference=REFERENCE,
+)
+generate = SAMPLE.generate
+main = SAMPLE.main
 
 
 if __name__ == "__main__":
