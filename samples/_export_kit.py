@@ -355,13 +355,32 @@ class Export:
             self.files.append((rel, file_bytes(rng, size, kind)))
         return rel, size
 
-    def file(self, rel: str, size: int) -> dict[str, Any]:
-        """What the reader must resolve an attachment row to (its `_file`)."""
-        return {"path": str(self.out / "files" / rel), "size": size}
-
-    def missing(self, i: int) -> bool:
-        """Whether attachment i is the one whose file is missing."""
-        return i == self.sample.missing_file and not self.large
+    def attachment(
+        self,
+        i: int,
+        rel: str,
+        size: int,
+        mime: str,
+        columns: dict[str, Any],
+        *,
+        cursor: str | None = None,
+        **more: Any,
+    ) -> dict[str, Any] | Missing:
+        """Attachment i's row: its `columns`, the file's name, type, size and path, `more` columns,
+        and the `_file` the reader must resolve it to; the `missing_file`th is a `Missing` row. With
+        a `cursor`, a record to bump gets it after the export."""
+        rec = {
+            **columns,
+            "file_name": rel.rsplit("/", 1)[1],
+            "mime_type": mime,
+            "size_bytes": size,
+            "path": rel,
+            **more,
+            "_file": {"path": str(self.out / "files" / rel), "size": size},
+        }
+        if i == self.sample.missing_file and not self.large:
+            return Missing(rec, "path")
+        return self.changed("attachments", rec, cursor) if cursor else rec
 
 
 @dataclass(frozen=True)

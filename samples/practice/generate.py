@@ -250,21 +250,15 @@ def _rows(ex: Export) -> Rows:
         for i in range(1, n["attachments"] + 1):
             rel = f"clients/cl{i:06d}/intake-form-{i}.pdf"
             rel, size = ex.attach(rng, i, rel, rng.randrange(500, 4000))
-            rec = {
-                "attachment_id": f"at{i:06d}",
-                "client_id": ref(rng, "cl", "clients"),
-                "session_id": None,
-                "file_name": rel.rsplit("/", 1)[1],
-                "mime_type": "application/pdf",
-                "size_bytes": size,
-                "path": rel,
-                "created_at": ts(rng.when()),
-                "_file": ex.file(rel, size),
-            }
-            if ex.missing(i):
-                yield Missing(rec, "path")
-                continue
-            yield changed("attachments", rec, "created_at")
+            yield ex.attachment(
+                i,
+                rel,
+                size,
+                "application/pdf",
+                {"attachment_id": f"at{i:06d}", "client_id": ref(rng, "cl", "clients"), "session_id": None},
+                created_at=ts(rng.when()),
+                cursor="created_at",
+            )
 
     return {
         "users": users,

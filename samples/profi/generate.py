@@ -62,6 +62,8 @@ CUSTOM = [
     ("corporate_contract", "Corporate contract", "company", "boolean", []),
 ]
 
+MIME = {"pdf": "application/pdf", "png": "image/png", "txt": "text/plain"}
+
 
 def _rows(ex: Export) -> Rows:
     n, seed, changed, ref = ex.n, ex.seed, ex.changed, ex.ref
@@ -333,22 +335,17 @@ def _rows(ex: Export) -> Rows:
             kind = rng.choice(["pdf", "png", "txt"])
             rel = f"notes/a{i:06d}/{rng.choice(['worksheet', 'Zielvereinbarung', 'contract'])}-{i}.{kind}"
             rel, size = ex.attach(rng, i, rel, rng.randrange(200, 3000), kind)
-            rec = {
-                "attachment_id": f"a{i:06d}",
-                "note_id": ref(rng, "n", "notes"),
-                "client_id": ref(rng, "c", "clients"),
-                "file_name": rel.rsplit("/", 1)[1],
-                "mime_type": {"pdf": "application/pdf", "png": "image/png", "txt": "text/plain"}[
-                    rel.rsplit(".", 1)[1]
-                ],
-                "size_bytes": size,
-                "path": rel,
-                "_file": ex.file(rel, size),
-            }
-            if ex.missing(i):
-                yield Missing(rec, "path")
-                continue
-            yield rec
+            yield ex.attachment(
+                i,
+                rel,
+                size,
+                MIME[rel.rsplit(".", 1)[1]],
+                {
+                    "attachment_id": f"a{i:06d}",
+                    "note_id": ref(rng, "n", "notes"),
+                    "client_id": ref(rng, "c", "clients"),
+                },
+            )
 
     return {
         "coaches": coaches,
