@@ -4,6 +4,7 @@ starters and the delta timer. No business logic lives here.
 HTTP (function-level auth):
   POST /api/migrations                 start a migration (body: the spec)        → 202 + status links
   GET  /api/migrations/{id}            durable status + per-object progress
+  POST /api/migrations/{id}/approve    approve the mapping a migration waits on  → 202
   POST /api/migrations/{id}/rollback   start the rollback of a migration         → 202 + status links
 Timer: every 15 minutes, a delta pickup for each migration whose delta window is open.
 """
@@ -21,6 +22,9 @@ import activities
 import orchestrators
 from shared.api import (
     ACTIVE,
+    APPROVAL_EVENT,
+    ApprovalBody,
+    awaiting_approval,
     bad_request,
     delta_instance_id,
     parse_start_body,
@@ -109,6 +113,25 @@ async def start_rollback(req: func.HttpRequest, client: df.DurableOrchestrationC
         return _json(409, {"error": "already_running", "message": f"rollback of {migration_id} is running"})
     await client.start_new("rollback", instance_id, {"spec": started_with["spec"]})
     return client.create_check_status_response(req, instance_id)
+
+
+@app.route(route="migrations/{id}/approve", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@app.durable_client_input(client_name="client")
+async def approve_mapping(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """A person approves the mapping; the waiting migration goes on to write records (COM-02)."""
+    migration_id = req.route_params["id"]
+    try:
+        body = ApprovalBody.model_validate(req.get_json())
+    except ValueError as exc:
+        return _json(400, {"error": "invalid_body", "message": f"expected {{approved_by, note?}}: {exc}"})
+    status = await client.get_status(migration_id)
+    rs = _runtime_status(status)
+    if rs is None:
+        return _json(404, {"error": "not_found", "message": f"no migration {migration_id}"})
+    if not awaiting_approval(rs, status.custom_status):
+        return _json(409, {"error": "not_awaiting_approval", "message": f"migration {migration_id} is {rs}"})
+    await client.raise_event(migration_id, APPROVAL_EVENT, body.model_dump())
+    return _json(202, {"id": migration_id, "approved_by": body.approved_by})
 
 
 @app.timer_trigger(schedule="0 */15 * * * *", arg_name="timer", run_on_startup=False)

@@ -14,7 +14,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from shared.api import ACTIVE, phase_instance_id, rollback_instance_id, status_body
+from shared.api import (
+    ACTIVE,
+    APPROVAL_EVENT,
+    AWAITING_APPROVAL,
+    ApprovalBody,
+    awaiting_approval,
+    phase_instance_id,
+    rollback_instance_id,
+    status_body,
+)
 from shared.errors import ConfigError
 from shared.spec import MigrationSpec, load_spec
 
@@ -105,9 +114,18 @@ def status_dict(rt: Any, instance_id: str) -> dict[str, Any] | None:
 
 
 def follow(
-    rt: Any, instance_id: str, on_progress: Callable[[dict[str, Any]], None] | None, timeout: float
+    rt: Any,
+    instance_id: str,
+    on_progress: Callable[[dict[str, Any]], None] | None,
+    timeout: float,
+    *,
+    approve_as: str | None = None,
 ) -> dict[str, Any]:
-    """Poll until the instance stops; report each change of stage."""
+    """Poll until the instance stops; report each change of stage.
+
+    A migration waiting for mapping approval is approved as `approve_as` when given; otherwise
+    following stops there and returns the waiting status (the caller says how to approve).
+    """
     deadline = time.monotonic() + timeout
     last = None
     while True:
@@ -120,9 +138,25 @@ def follow(
             last = key
         if body["runtime_status"] not in ACTIVE:
             return body
+        if body["stage"] == AWAITING_APPROVAL:
+            if approve_as is None:
+                return body
+            approve(rt, instance_id, approve_as, "approved on the command line")
         if time.monotonic() > deadline:
             raise TimeoutError(f"{instance_id} still {body['runtime_status']} after {timeout:.0f}s")
         time.sleep(0.2)
+
+
+def approve(rt: Any, migration_id: str, approved_by: str, note: str | None = None) -> None:
+    """Release a migration that waits for its mapping to be approved (COM-02)."""
+    st = rt.get_status(migration_id)
+    if st is None:
+        raise ConfigError(f"no migration {migration_id} in this state directory")
+    if not awaiting_approval(st.runtime_status, st.custom_status):
+        raise ConfigError(f"migration {migration_id} is not awaiting approval ({st.runtime_status})")
+    rt.raise_event(
+        migration_id, APPROVAL_EVENT, ApprovalBody(approved_by=approved_by, note=note).model_dump()
+    )
 
 
 def start_migration(rt: Any, spec: MigrationSpec) -> str:

@@ -6,12 +6,30 @@ import math
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.errors import ConfigError
 from shared.spec import MigrationSpec, parse_spec
 
 ACTIVE = {"Running", "Pending", "ContinuedAsNew"}
+APPROVAL_EVENT = "MappingApproved"  # the durable external event that releases a migration
+AWAITING_APPROVAL = "awaiting approval"  # the custom-status stage while it waits
+
+
+class ApprovalBody(BaseModel):
+    """`POST /api/migrations/{id}/approve`: who approved the mapping (kept in the run report)."""
+
+    model_config = ConfigDict(extra="forbid")
+    approved_by: str = Field(min_length=1, max_length=200)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+def awaiting_approval(runtime_status: str | None, custom_status: Any) -> bool:
+    return (
+        runtime_status in ACTIVE
+        and isinstance(custom_status, dict)
+        and custom_status.get("stage") == AWAITING_APPROVAL
+    )
 
 
 class ApiError(BaseModel):

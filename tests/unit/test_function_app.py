@@ -31,6 +31,7 @@ EXPECTED = {
     "start_migration": {"httpTrigger", "http", "durableClient"},
     "get_migration_status": {"httpTrigger", "http", "durableClient"},
     "start_rollback": {"httpTrigger", "http", "durableClient"},
+    "approve_mapping": {"httpTrigger", "http", "durableClient"},
     "delta_timer": {"timerTrigger", "durableClient"},
 }
 
@@ -58,6 +59,7 @@ def test_http_triggers_use_function_level_auth_and_routes() -> None:
         "start_migration": ("migrations", ("POST",)),
         "get_migration_status": ("migrations/{id}", ("GET",)),
         "start_rollback": ("migrations/{id}/rollback", ("POST",)),
+        "approve_mapping": ("migrations/{id}/approve", ("POST",)),
     }
 
 
