@@ -41,11 +41,10 @@ def rollback(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dic
             RollbackOutput.model_validate(x)
             for x in (yield from in_waves(context, rollback_chunk, chunks, ROLLBACK_WIDTH))
         ]
-        tables[group.table] = {
-            "planned": group.rows,
-            "deleted": sum(o.deleted for o in outs),
-            "already_gone": sum(o.already_gone for o in outs),
-        }
+        done = tables.setdefault(group.table, {"planned": 0, "deleted": 0, "already_gone": 0})
+        done["planned"] += group.rows  # a table written in several phases (a split) adds up
+        done["deleted"] += sum(o.deleted for o in outs)
+        done["already_gone"] += sum(o.already_gone for o in outs)
     yield context.call_activity(finish_rollback, {"migration_id": mid, "spec": spec_json})
     context.set_custom_status({"stage": "rolled back", "tables": tables})
     return {"migration_id": mid, "tables": tables}

@@ -336,6 +336,39 @@ class DataverseClient:
             )
         return results
 
+    def set_state(self, entity_set: str, row_id: str, state: int, status: int) -> None:
+        """Move an existing row to a state/status pair (after insert: INT-07 — not valid on create)."""
+        self.request(
+            "PATCH",
+            f"{entity_set}({row_id})",
+            json={"statecode": state, "statuscode": status},
+            headers={"If-Match": "*"},
+        )
+
+    def win_opportunity(self, opportunity_id: str, status: int, close: dict[str, Any]) -> None:
+        """Close an opportunity as won (INT-06): WinOpportunity creates its opportunityclose."""
+        self._close_opportunity("WinOpportunity", opportunity_id, status, close)
+
+    def lose_opportunity(self, opportunity_id: str, status: int, close: dict[str, Any]) -> None:
+        """Close an opportunity as lost (INT-06): LoseOpportunity creates its opportunityclose."""
+        self._close_opportunity("LoseOpportunity", opportunity_id, status, close)
+
+    def _close_opportunity(
+        self, action: str, opportunity_id: str, status: int, close: dict[str, Any]
+    ) -> None:
+        body = {
+            "Status": status,
+            "OpportunityClose": {**close, "opportunityid@odata.bind": f"/opportunities({opportunity_id})"},
+        }
+        self.request("POST", action, json=body)
+
+    def find_id(self, entity_set: str, id_column: str, key: str, value: str) -> str | None:
+        """The id of the first row whose `key` column equals `value` (e.g. a currency by ISO code)."""
+        literal = value.replace("'", "''")
+        params = {"$select": id_column, "$filter": f"{key} eq '{literal}'", "$top": "1"}
+        rows = self.request("GET", entity_set, params=params).json().get("value", [])
+        return str(rows[0][id_column]) if rows else None
+
     def delete(self, entity_set: str, row_id: str) -> bool:
         """Delete one row; False when it was already gone (rollback is idempotent)."""
         resp = self.request("DELETE", f"{entity_set}({row_id})", ok=(404,))

@@ -1,17 +1,29 @@
-"""Value converters named by profiles (`convert: email`): a lookup table, not an if-chain.
+"""Value converters named by profiles (`convert: email`, `convert: text_max:160`): a lookup table,
+not an if-chain.
 
 Each takes the source value and returns the target value, or raises ValueError with a reason that
-names no value (the value may be personal data).
+names no value (the value may be personal data). A parametrised converter is `name:arg`; its factory
+in `PARAMETRISED` builds the one-argument function once, when the profile is validated.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_TAG = re.compile(r"<[^>]*>")
+_BLOCK = re.compile(r"<\s*(br|/p|/div|/li|/h[1-6]|/tr)\b[^>]*>", re.IGNORECASE)
+
+Converter = Callable[[Any], Any]
+
+
+def _empty(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
 
 
 def _text(v: Any) -> Any:
@@ -19,33 +31,100 @@ def _text(v: Any) -> Any:
 
 
 def _email(v: Any) -> Any:
-    if v is None or v == "":
+    if _empty(v):
         return None
     if not isinstance(v, str) or not _EMAIL.match(v.strip()):
         raise ValueError("not a valid email address")
     return v.strip()
 
 
-def _datetime(v: Any) -> Any:
-    if v in (None, ""):
-        return None
+def _parse_datetime(v: Any) -> datetime:
     if not isinstance(v, str):
         raise ValueError("not an ISO-8601 timestamp")
     try:
-        dt = datetime.fromisoformat(v.replace("Z", "+00:00"))
+        dt = datetime.fromisoformat(v.strip().replace("Z", "+00:00"))
     except ValueError:
         raise ValueError("not an ISO-8601 timestamp") from None
-    dt = dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def _datetime_utc(v: Any) -> Any:
+    """A DateTime column (UserLocal/TimeZoneIndependent): an instant, written in UTC."""
+    if _empty(v):
+        return None
+    return _parse_datetime(v).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _date_only(v: Any) -> Any:
+    """A DateOnly column: the calendar date as the source wrote it (no time-zone shift)."""
+    if _empty(v):
+        return None
+    if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v.strip()):
+        try:
+            return date.fromisoformat(v.strip()).isoformat()
+        except ValueError:
+            raise ValueError("not a calendar date") from None
+    return _parse_datetime(v).date().isoformat()
 
 
 def _url(v: Any) -> Any:
-    if v in (None, ""):
+    if _empty(v):
         return None
     if not isinstance(v, str):
         raise ValueError("not a URL")
     v = v.strip()
     return v if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", v) else f"https://{v}"
+
+
+def _money_cents(v: Any) -> Any:
+    """Close amounts are integer cents: 123456 → 1234.56 (a Money column; the currency is a lookup)."""
+    if _empty(v):
+        return None
+    if isinstance(v, bool) or not isinstance(v, int | float | str):
+        raise ValueError("not an amount in cents")
+    try:
+        cents = Decimal(str(v).strip())
+    except InvalidOperation:
+        raise ValueError("not an amount in cents") from None
+    if cents != cents.to_integral_value():
+        raise ValueError("an amount in cents has no fraction")
+    return float(cents / 100)
+
+
+def _strip_html(v: Any) -> Any:
+    if _empty(v):
+        return None
+    if not isinstance(v, str):
+        raise ValueError("not text")
+    text = html.unescape(_TAG.sub("", _BLOCK.sub("\n", v)))
+    return "\n".join(line.rstrip() for line in text.splitlines()).strip() or None
+
+
+_TRUE = {"true", "yes", "y", "1", "on"}
+_FALSE = {"false", "no", "n", "0", "off"}
+
+
+def _bool(v: Any) -> Any:
+    if v is None or v == "":
+        return None
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int | float) and v in (0, 1):
+        return bool(v)
+    if isinstance(v, str) and v.strip().lower() in _TRUE | _FALSE:
+        return v.strip().lower() in _TRUE
+    raise ValueError("not a yes/no value")
+
+
+def _seconds_to_minutes(v: Any) -> Any:
+    """Call durations: Close seconds → Dataverse whole minutes (INT-11), rounded up so a 20 s call is 1."""
+    if _empty(v):
+        return None
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        raise ValueError("not a duration in seconds")
+    if v < 0:
+        raise ValueError("a negative duration")
+    return int(-(-int(v) // 60))
 
 
 def _split(v: Any) -> tuple[str | None, str | None]:
@@ -55,11 +134,49 @@ def _split(v: Any) -> tuple[str | None, str | None]:
     return (" ".join(parts[:-1]) or None, parts[-1]) if len(parts) > 1 else (None, parts[0])
 
 
-CONVERTERS: dict[str, Callable[[Any], Any]] = {
+def _text_max(arg: str) -> Converter:
+    """`text_max:<n>`: text longer than n characters is truncated to n (the policy for free text
+    such as descriptions; a column where truncation would lose meaning maps without it and lets the
+    target refuse the record instead)."""
+    n = int(arg)
+    if n < 1:
+        raise ValueError("text_max needs a positive length")
+
+    def convert(v: Any) -> Any:
+        v = _text(v)
+        return v[:n] if isinstance(v, str) else v
+
+    return convert
+
+
+CONVERTERS: dict[str, Converter] = {
     "text": _text,
     "email": _email,
-    "datetime": _datetime,
+    "datetime": _datetime_utc,
+    "datetime_utc": _datetime_utc,
+    "date_only": _date_only,
     "url": _url,
+    "money_cents": _money_cents,
+    "strip_html": _strip_html,
+    "bool": _bool,
+    "seconds_to_minutes": _seconds_to_minutes,
     "first_name": lambda v: _split(v)[0],
     "last_name": lambda v: _split(v)[1],
 }
+PARAMETRISED: dict[str, Callable[[str], Converter]] = {"text_max": _text_max}
+
+
+def converter(spec: str) -> Converter:
+    """The function a profile's `convert:` names; ValueError for an unknown name or bad argument."""
+    name, _, arg = spec.partition(":")
+    if name in PARAMETRISED:
+        if not arg:
+            raise ValueError(f"converter {name!r} needs an argument ({name}:<n>)")
+        try:
+            return PARAMETRISED[name](arg)
+        except ValueError as exc:
+            raise ValueError(f"converter {spec!r}: {exc}") from None
+    if name in CONVERTERS and not arg:
+        return CONVERTERS[name]
+    known = sorted(CONVERTERS) + [f"{p}:<n>" for p in sorted(PARAMETRISED)]
+    raise ValueError(f"unknown converter {spec!r}; known: {known}")

@@ -1,24 +1,53 @@
-"""Mapping profiles: per source, which object lands in which table, field by field, as data.
+"""Mapping profiles: per source, where each object lands in Dataverse, field by field, as data.
 
-A profile is YAML in `profiles/<source>.yaml`, validated on load; an error names the file and the
-path of the bad entry.
+A profile is YAML in `profiles/<source>.yaml`, validated on load; an error names the file, the
+object and the path of the bad entry (`close.yaml: objects[contacts].targets.contact.fields.2.convert:
+unknown converter …`). A customer spec overrides any part (`options.profile_overrides`, merged by
+`merge_overrides`, then validated the same way).
+
+An object lands in one target table, or in one of several chosen by a `split` (splits.py). A target
+declares its field maps (with converters, convert.py), value maps (valuemaps.py), lookups resolved
+through the id map at load time (COM-24) — to whichever table the parent landed in —, references
+resolved against the target by a key (a currency by ISO code), the owner fields, and the state map
+(state.py). Custom columns are written as `{prefix}_name` and only when `write_custom_columns` is on
+(the schema plan of the profile is provisioned first, COM-13).
+
+    profile = load_profile("close")
+    profile = profile_for(spec)            # with the spec's overrides
 """
 
 from __future__ import annotations
 
+import copy
+import json
 from functools import cache
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from shared.errors import ConfigError
-from shared.mapping.convert import CONVERTERS
+from shared.mapping.convert import converter
+from shared.mapping.schema_plan import SchemaPlan
+from shared.mapping.splits import SplitRule
+from shared.mapping.state import StateRule
+from shared.mapping.valuemaps import ValueMap, parse_policy
 
 PROFILES_DIR = Path(__file__).with_name("profiles")
-SkipRule = Literal["object_not_in_profile"]
+SkipRule = Literal[
+    "object_not_in_profile",
+    "custom_activity_type_not_provisioned",
+    "status_change_history",
+    "email_thread_summary",
+]
 SKIP_RULES: tuple[str, ...] = get_args(SkipRule)
+PlaceholderRule = Literal["no_company_placeholder"]
+PLACEHOLDER_RULES: tuple[str, ...] = get_args(PlaceholderRule)
+WriteMode = Literal["upsert", "skip"]
+WRITE_MODES: tuple[str, ...] = get_args(WriteMode)
+CUSTOM_MARK = "{prefix}"
+"""A target column named `{prefix}_x` is a custom column of the schema plan."""
 
 
 class _Model(BaseModel):
@@ -27,24 +56,77 @@ class _Model(BaseModel):
 
 class FieldMap(_Model):
     to: str
-    from_: str = Field(alias="from")
+    from_: str | list[str] | None = Field(
+        default=None, alias="from", description="A source path, or several: the first non-empty wins"
+    )
+    value: Any = Field(default=None, description="A constant, when there is no source field")
+    default: Any = Field(default=None, description="Written when the source value is empty")
     convert: str | None = None
     required: bool = False
 
     @model_validator(mode="after")
-    def _known_converter(self) -> FieldMap:
-        if self.convert is not None and self.convert not in CONVERTERS:
-            raise ValueError(f"unknown converter {self.convert!r}; known: {sorted(CONVERTERS)}")
+    def _valid(self) -> FieldMap:
+        if (self.from_ is None) == (self.value is None):
+            raise ValueError("a field map has exactly one of from, value")
+        if self.convert is not None:
+            converter(self.convert)
         return self
+
+    @property
+    def paths(self) -> list[str]:
+        return [self.from_] if isinstance(self.from_, str) else list(self.from_ or [])
+
+
+class LookupSource(_Model):
+    from_: str = Field(alias="from")
+    object: str
 
 
 class LookupMap(_Model):
-    """A lookup resolved through the id map (COM-24): the parent must have loaded first."""
+    """A lookup resolved through the id map (COM-24): the parent must load in an earlier phase.
+
+    `bind` is the navigation property; `{table}` in it is the table the parent landed in (read from
+    the id map entry), so a regarding lookup follows a parent that a split sent to lead or account.
+    With several `sources` the first whose parent loaded into one of `tables` wins. No such parent:
+    a `placeholder` of the profile when one is named and the source field is empty or the parent
+    landed elsewhere; otherwise a quarantine (required) or no binding.
+    """
 
     to: str
-    bind: str = Field(description="Navigation property for @odata.bind, e.g. parentcustomerid_account")
-    object: str = Field(description="Source object of the parent record")
+    bind: str = "{to}"
+    object: str | None = None
+    from_: str | None = Field(default=None, alias="from")
+    sources: list[LookupSource] = []
+    tables: list[str] = Field(default=[], description="Parent tables accepted (empty: any)")
+    required: bool = False
+    placeholder: str | None = None
+
+    @model_validator(mode="after")
+    def _sources(self) -> LookupMap:
+        single = self.object is not None or self.from_ is not None
+        if single and (self.object is None or self.from_ is None):
+            raise ValueError("a lookup needs both object and from")
+        if single == bool(self.sources):
+            raise ValueError("a lookup has either object+from or sources")
+        return self
+
+    def candidates(self) -> list[LookupSource]:
+        if self.sources:
+            return list(self.sources)
+        return [LookupSource.model_validate({"from": self.from_, "object": self.object})]
+
+
+class ReferenceMap(_Model):
+    """A lookup to a row that already exists in the target, found by a key column at load time
+    (e.g. `transactioncurrencyid` by `isocurrencycode`)."""
+
+    to: str
+    bind: str
     from_: str = Field(alias="from")
+    entity_set: str
+    primary_id: str
+    key: str
+    default: str | None = None
     required: bool = False
 
 
@@ -54,15 +136,99 @@ class OwnerFields(_Model):
     )
 
 
-class ObjectMap(_Model):
-    name: str
+class StateMap(StateRule):
+    close: list[FieldMap] = Field(default=[], description="opportunityclose columns for Win/Lose")
+
+
+class TargetMap(_Model):
     table: str
     entity_set: str
     primary_id: str
-    phase: int = Field(ge=1)
-    fields: list[FieldMap]
+    write_mode: WriteMode = "upsert"
+    fields: list[FieldMap] = []
+    value_maps: list[ValueMap] = []
     lookups: list[LookupMap] = []
+    references: list[ReferenceMap] = []
     owner: OwnerFields | None = None
+    state: StateMap | None = None
+    source_id_to: str | None = Field(default=None, description="Column that keeps the source id")
+
+
+_TARGET_KEYS = set(TargetMap.model_fields)
+
+
+class ObjectMap(_Model):
+    name: str
+    phase: int = Field(ge=1)
+    targets: dict[str, TargetMap] = Field(min_length=1)
+    split: list[SplitRule] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _inline_target(cls, data: Any) -> Any:
+        """`table:`/`fields:`… directly on the object: one target named after its table."""
+        if isinstance(data, dict) and "table" in data and "targets" not in data:
+            inline = {k: v for k, v in data.items() if k in _TARGET_KEYS}
+            rest = {k: v for k, v in data.items() if k not in _TARGET_KEYS}
+            return {**rest, "targets": {str(data["table"]): inline}}
+        return data
+
+    @model_validator(mode="after")
+    def _split(self) -> ObjectMap:
+        if len(self.targets) > 1 and not self.split:
+            raise ValueError(f"{self.name} has several targets but no split rule")
+        if self.split:
+            if self.split[-1].otherwise is None or sum(r.otherwise is not None for r in self.split) != 1:
+                raise ValueError("a split ends with exactly one `otherwise`")
+            for i, rule in enumerate(self.split):
+                kind, name = rule.outcome()
+                if kind == "target" and name not in self.targets:
+                    raise ValueError(f"split.{i}: {name!r} is not a target of {self.name}")
+                if kind == "skip" and name not in SKIP_RULES:
+                    raise ValueError(f"split.{i}: unknown skip rule {name!r}; known: {list(SKIP_RULES)}")
+        return self
+
+    # the first target stands for the object where one table is asked for (bulk probe, reports)
+    @property
+    def table(self) -> str:
+        return next(iter(self.targets.values())).table
+
+    @property
+    def entity_set(self) -> str:
+        return next(iter(self.targets.values())).entity_set
+
+    @property
+    def primary_id(self) -> str:
+        return next(iter(self.targets.values())).primary_id
+
+    @property
+    def tables(self) -> list[str]:
+        return list(dict.fromkeys(t.table for t in self.targets.values()))
+
+    # flat views over every target, for readers that ask "what does this object read and fill"
+    # (proposer, owner matching): one source path per field map, one parent per lookup
+    @property
+    def fields(self) -> list[FieldMap]:
+        return [
+            fm.model_copy(update={"from_": p})
+            for t in self.targets.values()
+            for fm in t.fields
+            for p in fm.paths
+        ]
+
+    @property
+    def lookups(self) -> list[LookupMap]:
+        return [
+            lk.model_copy(update={"object": src.object, "from_": src.from_, "sources": []})
+            for t in self.targets.values()
+            for lk in t.lookups
+            for src in lk.candidates()
+        ]
+
+    @property
+    def owner(self) -> OwnerFields | None:
+        paths = [p for t in self.targets.values() if t.owner for p in t.owner.from_]
+        return OwnerFields.model_validate({"from": list(dict.fromkeys(paths))}) if paths else None
 
 
 class SkipMap(_Model):
@@ -71,29 +237,82 @@ class SkipMap(_Model):
     why: str
 
 
+class Placeholder(_Model):
+    """A row the load step creates once per migration for records with no real parent (CLOSE-04),
+    flagged under `rule` in the report for the admin to merge or resolve."""
+
+    name: str
+    rule: PlaceholderRule
+    table: str
+    entity_set: str
+    primary_id: str
+    payload: dict[str, Any] = Field(min_length=1)
+
+
 class Profile(_Model):
     source: str
     version: int
+    write_custom_columns: bool = Field(
+        default=False,
+        description="Write `{prefix}_…` columns: on once the profile's schema plan is provisioned",
+    )
+    schema_: SchemaPlan | None = Field(
+        default=None, alias="schema", description="Custom tables/columns/option sets/keys to provision"
+    )
     objects: list[ObjectMap]
     skip: list[SkipMap] = []
+    placeholders: list[Placeholder] = []
+
+    @field_validator("objects")
+    @classmethod
+    def _unique(cls, v: list[ObjectMap]) -> list[ObjectMap]:
+        names = [o.name for o in v]
+        if len(set(names)) != len(names):
+            raise ValueError("an object is mapped twice")
+        return v
 
     @model_validator(mode="after")
     def _consistent(self) -> Profile:
-        names = [o.name for o in self.objects]
-        if len(set(names)) != len(names):
-            raise ValueError("an object is mapped twice")
         phase = {o.name: o.phase for o in self.objects}
+        placeholders = {p.name for p in self.placeholders}
         for o in self.objects:
-            for lk in o.lookups:
-                if lk.object not in phase:
+            for tname, t in o.targets.items():
+                for lk in t.lookups:
+                    for src in lk.candidates():
+                        if src.object not in phase:
+                            raise ValueError(
+                                f"{o.name}.{tname}.{lk.to} looks up {src.object!r}, which the profile "
+                                "does not map"
+                            )
+                        if phase[src.object] >= o.phase:
+                            raise ValueError(
+                                f"{o.name} (phase {o.phase}) looks up {src.object} which loads no earlier"
+                            )
+                    if lk.placeholder is not None and lk.placeholder not in placeholders:
+                        raise ValueError(f"{o.name}.{tname}.{lk.to}: no placeholder {lk.placeholder!r}")
+                for vm in t.value_maps:
+                    parse_policy(vm.unmapped)
+                missing = sorted(set(self.custom_columns(t)) - self._planned(t.table))
+                if missing:
                     raise ValueError(
-                        f"{o.name}.{lk.to} looks up {lk.object!r}, which the profile does not map"
-                    )
-                if phase[lk.object] >= o.phase:
-                    raise ValueError(
-                        f"{o.name} (phase {o.phase}) looks up {lk.object} which loads no earlier"
+                        f"{o.name}.{tname} writes custom columns the schema plan does not declare on "
+                        f"{t.table}: {missing}"
                     )
         return self
+
+    @staticmethod
+    def custom_columns(t: TargetMap) -> list[str]:
+        """The `{prefix}_x` columns a target writes, as lowercase `x` (the plan's name, lowercased)."""
+        names = [f.to for f in t.fields] + ([t.source_id_to] if t.source_id_to else [])
+        for vm in t.value_maps:
+            kind, arg = parse_policy(vm.unmapped)
+            names += [vm.to] + ([arg] if kind == "keep_label_in" and arg else [])
+        mark = CUSTOM_MARK + "_"
+        return [n.removeprefix(mark).lower() for n in names if n.startswith(mark)]
+
+    def _planned(self, table: str) -> set[str]:
+        plan = self.schema_
+        return {c.name.lower() for c in plan.columns if c.table == table} if plan else set()
 
     def object(self, name: str) -> ObjectMap | None:
         return next((o for o in self.objects if o.name == name), None)
@@ -101,18 +320,104 @@ class Profile(_Model):
     def skip_rule(self, name: str) -> SkipMap | None:
         return next((s for s in self.skip if s.object == name), None)
 
+    def placeholder(self, name: str) -> Placeholder | None:
+        return next((p for p in self.placeholders if p.name == name), None)
+
     def phases(self) -> list[list[ObjectMap]]:
         """Objects grouped by load phase, in load order (parents before children)."""
         return [[o for o in self.objects if o.phase == p] for p in sorted({o.phase for o in self.objects})]
 
+    def entity_set_of(self, table: str) -> str | None:
+        for o in self.objects:
+            for t in o.targets.values():
+                if t.table == table:
+                    return t.entity_set
+        return next((p.entity_set for p in self.placeholders if p.table == table), None)
+
+
+def merge_overrides(base: Any, override: Any, key: str | None = None) -> Any:
+    """A customer's override over the profile: it changes only what it sets (a key given as null
+    clears it). Mappings merge key by key; the `objects` list merges by object `name` (a new name
+    adds an object); any other list is replaced whole."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        out = dict(base)
+        for k, value in override.items():
+            out[k] = merge_overrides(base[k], value, k) if k in base else copy.deepcopy(value)
+        return out
+    if (
+        key == "objects"
+        and isinstance(base, list)
+        and isinstance(override, list)
+        and all(isinstance(x, dict) and "name" in x for x in [*base, *override])
+    ):
+        merged = [dict(x) for x in base]
+        index = {x["name"]: n for n, x in enumerate(merged)}
+        for item in override:
+            if item["name"] in index:
+                merged[index[item["name"]]] = merge_overrides(merged[index[item["name"]]], item)
+            else:
+                merged.append(copy.deepcopy(item))
+        return merged
+    return copy.deepcopy(override)
+
+
+def _describe(exc: ValidationError, data: Any) -> str:
+    problems = []
+    for e in exc.errors():
+        loc = list(e["loc"])
+        parts: list[str] = []
+        if len(loc) >= 2 and loc[0] == "objects" and isinstance(loc[1], int):
+            objects = data.get("objects") if isinstance(data, dict) else None
+            name = None
+            if isinstance(objects, list) and loc[1] < len(objects) and isinstance(objects[loc[1]], dict):
+                name = objects[loc[1]].get("name")
+            parts.append(f"objects[{name if name else loc[1]}]")
+            loc = loc[2:]
+        parts.extend(str(p) for p in loc)
+        problems.append(f"{'.'.join(parts) or '(root)'}: {e['msg']}")
+    return "; ".join(problems)
+
+
+def parse_profile(data: Any, *, where: str) -> Profile:
+    try:
+        return Profile.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"mapping profile {where} is invalid: {_describe(exc, data)}") from None
+
 
 @cache
-def load_profile(source: str) -> Profile:
+def _raw(source: str) -> str:
     path = PROFILES_DIR / f"{source}.yaml"
     if not path.exists():
         raise ConfigError(f"no mapping profile for source {source!r} ({path.name} missing)")
-    try:
-        return Profile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"mapping profile {path.name} is invalid: {problems}") from None
+    return json.dumps(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+@cache
+def _load(source: str, overrides: str) -> Profile:
+    data = json.loads(_raw(source))
+    where = f"{source}.yaml"
+    extra = json.loads(overrides)
+    if extra:
+        data = merge_overrides(data, extra)
+        where += " with the spec's profile_overrides"
+    return parse_profile(data, where=where)
+
+
+def load_profile(source: str, overrides: dict[str, Any] | None = None) -> Profile:
+    """The source's profile, with a customer's overrides merged over it (validated, cached)."""
+    return _load(source, json.dumps(overrides or {}, sort_keys=True))
+
+
+def _cache_clear() -> None:
+    _raw.cache_clear()
+    _load.cache_clear()
+
+
+load_profile.cache_clear = _cache_clear  # type: ignore[attr-defined]
+
+
+def profile_for(spec: Any) -> Profile:
+    """The profile a migration spec runs with (`options.profile_overrides`, when the spec has it)."""
+    overrides = getattr(getattr(spec, "options", None), "profile_overrides", None)
+    return load_profile(spec.source.kind, overrides or None)

@@ -1,7 +1,9 @@
-"""Turn one source record into one Dataverse row, as its object map says.
+"""Turn one source record into one Dataverse row, as its object map says — or into a named skip.
 
-Output rows carry the deterministic target id, the column payload, the lookups still to resolve
-through the id map at load time (COM-24), and the resolved owner.
+The split (if any) picks the target; then field maps, value maps, the state pair and the owner give
+the payload. Lookups stay pending: the load step resolves them through the id map (COM-24), to the
+table the parent actually landed in. A state Dataverse does not accept on create becomes a
+follow-up the load step performs after the upsert (INT-06, INT-07).
 """
 
 from __future__ import annotations
@@ -11,20 +13,45 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shared.errors import InvalidField, UnresolvedLookup
+from shared.errors import InvalidField, UnmappedValue, UnresolvedLookup
 from shared.ids import target_id
-from shared.mapping.convert import CONVERTERS
+from shared.mapping.convert import converter
 from shared.mapping.owners import OwnerMap
 from shared.mapping.paths import get_path
-from shared.mapping.profile import ObjectMap
+from shared.mapping.profile import CUSTOM_MARK, FieldMap, ObjectMap, TargetMap
+from shared.mapping.splits import ChildrenFn, choose
+from shared.mapping.state import OPEN_STATE, FollowUp, follow_up_kind
+from shared.mapping.valuemaps import Unmapped
 
 
 class PendingLookup(BaseModel):
     to: str
     bind: str
-    object: str
-    source_id: str
-    required: bool
+    candidates: list[tuple[str, str]]
+    """(source object, source id) of each possible parent, in order of preference."""
+    tables: list[str] = []
+    required: bool = False
+    placeholder: str | None = None
+    field: str = ""
+
+    @property
+    def object(self) -> str:
+        return self.candidates[0][0] if self.candidates else ""
+
+    @property
+    def source_id(self) -> str:
+        return self.candidates[0][1] if self.candidates else ""
+
+
+class PendingReference(BaseModel):
+    to: str
+    bind: str
+    entity_set: str
+    primary_id: str
+    key: str
+    value: str
+    required: bool = False
+    field: str = ""
 
 
 class TargetRow(BaseModel):
@@ -35,9 +62,29 @@ class TargetRow(BaseModel):
     entity_set: str
     id: str
     payload: dict[str, Any]
+    target: str = ""
+    primary_id: str = ""
     lookups: list[PendingLookup] = []
+    references: list[PendingReference] = []
     owner_id: str | None = None
     owner_status: str | None = None
+    reopen: dict[str, Any] = {}
+    """Columns sent with the upsert but not verified: the open state a closed row is reopened in."""
+    follow_up: FollowUp | None = None
+
+
+class Skipped(BaseModel):
+    """A record a named rule leaves out (counted, reported, never silent)."""
+
+    source_id: str
+    rule: str
+
+
+def custom_column(name: str, prefix: str, enabled: bool) -> str | None:
+    """`{prefix}_x` → `new_x` when custom columns are written, else None (left out)."""
+    if CUSTOM_MARK not in name:
+        return name
+    return name.replace(CUSTOM_MARK, prefix) if enabled else None
 
 
 def transform_record(
@@ -47,54 +94,214 @@ def transform_record(
     source: str,
     scope: str,
     owners: OwnerMap | None,
-) -> TargetRow:
+    prefix: str = "new",
+    custom_columns: bool = False,
+    children: ChildrenFn | None = None,
+) -> TargetRow | Skipped:
     sid = str(record.get("id") or "")
 
-    def fail(cls: Callable[..., Exception], field: str, reason: str) -> Exception:
+    def fail(cls: Callable[..., Exception], field: str | None, reason: str) -> Exception:
         return cls(reason, source=source, object=obj.name, source_id=sid, field=field)
 
-    payload: dict[str, Any] = {obj.primary_id: target_id(scope, source, obj.name, sid)}
-    for fm in obj.fields:
-        value = get_path(record, fm.from_)
-        if fm.convert is not None:
-            try:
-                value = CONVERTERS[fm.convert](value)
-            except ValueError as exc:
-                raise fail(InvalidField, fm.from_, f"{fm.from_} → {obj.table}.{fm.to}: {exc}") from None
-        if isinstance(value, str) and not value.strip():
-            value = None
-        if value is None:
-            if fm.required:
-                raise fail(InvalidField, fm.from_, f"{fm.from_} is empty but {obj.table}.{fm.to} is required")
-            continue
-        payload[fm.to] = value
+    name = next(iter(obj.targets))
+    if obj.split:
+        kind, outcome = choose(obj.split, record, children)
+        if kind == "skip":
+            return Skipped(source_id=sid, rule=str(outcome))
+        if kind == "quarantine":
+            first = obj.split[0].when
+            field = first.field if first is not None else None
+            raise fail(UnmappedValue, field, f"{obj.name}: no split rule places this record")
+        name = str(outcome)
+    t = obj.targets[name]
 
-    lookups: list[PendingLookup] = []
-    for lk in obj.lookups:
-        parent = get_path(record, lk.from_)
-        if parent in (None, ""):
-            if lk.required:
+    def col(column: str) -> str | None:
+        return custom_column(column, prefix, custom_columns)
+
+    payload: dict[str, Any] = {t.primary_id: target_id(scope, source, obj.name, sid)}
+    payload.update(_fields(t.fields, record, t.table, col, fail))
+    for vm in t.value_maps:
+        try:
+            for column, value in vm.apply(get_path(record, vm.from_)).items():
+                if (c := col(column)) is not None:
+                    payload[c] = value
+        except Unmapped:
+            raise fail(
+                UnmappedValue, vm.from_, f"{obj.name}.{vm.from_}: label has no option in {t.table}.{vm.to}"
+            ) from None
+        if vm.required and col(vm.to) not in payload:
+            raise fail(InvalidField, vm.from_, f"{vm.from_} is empty but {t.table}.{vm.to} is required")
+    if t.source_id_to and (c := col(t.source_id_to)) is not None:
+        payload[c] = sid
+
+    reopen: dict[str, Any] = {}
+    follow_up = None
+    if t.state is not None:
+        pair = t.state.pair_for(get_path(record, t.state.from_))
+        if pair is None:
+            raise fail(
+                UnmappedValue,
+                t.state.from_,
+                f"{obj.name}.{t.state.from_}: status has no state/status pair in {t.table}",
+            )
+        if pair.state == OPEN_STATE:
+            payload["statuscode"] = pair.status
+        else:
+            reopen = {"statecode": OPEN_STATE}
+            if t.state.open_status is not None:
+                payload["statuscode"] = t.state.open_status
+                reopen["statuscode"] = t.state.open_status
+            kind = follow_up_kind(t.table, pair.state)
+            close = (
+                _fields(t.state.close, record, "opportunityclose", col, fail) if kind != "set_state" else {}
+            )
+            follow_up = FollowUp(kind=kind, state=pair.state, status=pair.status, close=close)
+
+    lookups = [lk for lk in (_lookup(t, i, record, fail) for i in range(len(t.lookups))) if lk]
+    references: list[PendingReference] = []
+    for ref in t.references:
+        value = get_path(record, ref.from_)
+        value = str(value).strip() if value not in (None, "") else ref.default
+        if not value:
+            if ref.required:
                 raise fail(
-                    UnresolvedLookup, lk.from_, f"{lk.from_} is empty but {obj.table}.{lk.to} is required"
+                    UnresolvedLookup, ref.from_, f"{ref.from_} is empty but {t.table}.{ref.to} is required"
                 )
             continue
-        lookups.append(
-            PendingLookup(
-                to=lk.to, bind=lk.bind, object=lk.object, source_id=str(parent), required=lk.required
+        references.append(
+            PendingReference(
+                to=ref.to,
+                bind=ref.bind,
+                entity_set=ref.entity_set,
+                primary_id=ref.primary_id,
+                key=ref.key,
+                value=value,
+                required=ref.required,
+                field=ref.from_,
             )
         )
 
     owner_id = owner_status = None
-    if obj.owner is not None and owners is not None:
-        source_user = next((str(v) for f in obj.owner.from_ if (v := get_path(record, f))), None)
+    if t.owner is not None and owners is not None:
+        source_user = next((str(v) for f in t.owner.from_ if (v := get_path(record, f))), None)
         owner_id, owner_status = owners.resolve(source_user)
     return TargetRow(
         source_id=sid,
-        table=obj.table,
-        entity_set=obj.entity_set,
-        id=payload[obj.primary_id],
+        target=name,
+        table=t.table,
+        entity_set=t.entity_set,
+        primary_id=t.primary_id,
+        id=payload[t.primary_id],
         payload=payload,
         lookups=lookups,
+        references=references,
         owner_id=owner_id,
         owner_status=owner_status,
+        reopen=reopen,
+        follow_up=follow_up,
     )
+
+
+def _fields(
+    maps: list[FieldMap],
+    record: dict[str, Any],
+    table: str,
+    col: Callable[[str], str | None],
+    fail: Callable[..., Exception],
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for fm in maps:
+        column = col(fm.to)
+        if column is None:
+            continue
+        if fm.from_ is None:
+            value = fm.value
+        else:
+            value = next((v for p in fm.paths if not _blank(v := get_path(record, p))), None)
+        where = fm.paths[0] if fm.paths else fm.to
+        if fm.convert is not None:
+            try:
+                value = converter(fm.convert)(value)
+            except ValueError as exc:
+                raise fail(InvalidField, where, f"{where} → {table}.{fm.to}: {exc}") from None
+        if isinstance(value, str) and not value.strip():
+            value = None
+        if value is None and fm.default is not None:
+            value = fm.default
+        if value is None:
+            if fm.required:
+                raise fail(InvalidField, where, f"{where} is empty but {table}.{fm.to} is required")
+            continue
+        out[column] = value
+    return out
+
+
+def _blank(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+def _lookup(
+    t: TargetMap, i: int, record: dict[str, Any], fail: Callable[..., Exception]
+) -> PendingLookup | None:
+    lk = t.lookups[i]
+    found = [
+        (src.object, str(v))
+        for src in lk.candidates()
+        if (v := get_path(record, src.from_)) not in (None, "")
+    ]
+    field = lk.candidates()[0].from_
+    if not found and lk.placeholder is None:
+        if lk.required:
+            raise fail(UnresolvedLookup, field, f"{field} is empty but {t.table}.{lk.to} is required")
+        return None
+    return PendingLookup(
+        to=lk.to,
+        bind=lk.bind,
+        candidates=found,
+        tables=lk.tables,
+        required=lk.required,
+        placeholder=lk.placeholder,
+        field=field,
+    )
+
+
+class Resolution(BaseModel):
+    """How a pending lookup resolved: bound to a parent, to a placeholder, missing, or nothing."""
+
+    kind: str  # "bound" | "placeholder" | "missing" | "none"
+    nav: str | None = None
+    table: str | None = None
+    target_id: str | None = None
+    placeholder: str | None = None
+
+
+def resolve_lookup(lk: PendingLookup, entry_of: Callable[[str, str], tuple[str, str] | None]) -> Resolution:
+    """Resolve through the id map (`entry_of(object, source_id)` → (table, target id) or None).
+
+    The first candidate whose parent loaded into an accepted table wins. A parent that did not load
+    at all makes the lookup `missing` (the caller quarantines when it is required). A parent that
+    landed in another table, or no parent in the source, gives the placeholder when one is named.
+    """
+    missing = False
+    for obj, sid in lk.candidates:
+        entry = entry_of(obj, sid)
+        if entry is None:
+            missing = True
+            continue
+        table, tid = entry
+        if not lk.tables or table in lk.tables:
+            nav = lk.bind.replace("{to}", lk.to).replace("{table}", table)
+            return Resolution(kind="bound", nav=nav, table=table, target_id=tid)
+    if missing and lk.required:
+        return Resolution(kind="missing")
+    if lk.placeholder is not None and not missing:
+        return Resolution(kind="placeholder", placeholder=lk.placeholder)
+    return Resolution(kind="missing" if lk.required else "none")
+
+
+PLACEHOLDER_OBJECT = "_placeholder"
+
+
+def placeholder_id(scope: str, source: str, name: str) -> str:
+    """The deterministic id of a profile placeholder row (one per migration scope)."""
+    return target_id(scope, source, PLACEHOLDER_OBJECT, name)

@@ -1,28 +1,39 @@
 """Load step: one target chunk into Dataverse.
 
-Lookups resolve through the id map (COM-24): a parent that did not load makes its child a
-quarantined UnresolvedLookup, not a Dataverse error. The audit rows are written *before* the
-write (write-ahead), so a crash between the two can never hide a row from rollback.
+A chunk's rows may go to several tables (a split object); each table's rows are written with the
+isolating bulk writer. Lookups resolve through the id map (COM-24) to the table the parent landed in:
+a parent that did not load makes its child a quarantined UnresolvedLookup, not a Dataverse error; a
+parent with no row of an accepted table links the child to the profile's placeholder (CLOSE-04),
+created once and counted under its rule. References (a currency by ISO code) are looked up in the
+target. The audit rows are written *before* the write (write-ahead), so a crash between the two can
+never hide a row from rollback. After the upsert, each loaded row's follow-up runs: `set_state`, or
+Win/LoseOpportunity (INT-06, INT-07); a follow-up the target refuses is counted and reported.
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
 from shared.dataverse import DataverseClient, RowWrite, write_rows
-from shared.errors import UnresolvedLookup
-from shared.mapping import TargetRow, load_profile
+from shared.errors import TargetRequestFailed, UnresolvedLookup
+from shared.mapping import TargetRow
+from shared.mapping.profile import Placeholder, Profile, profile_for
+from shared.mapping.transform import PLACEHOLDER_OBJECT, placeholder_id, resolve_lookup
 from shared.migration.models import LoadInput, LoadOutput
 from shared.storage import AuditEntry, AuditLog, IdMap, IdMapEntry, StagingStore, StorageSettings
+
+PLACEHOLDER_PHASE = 0
+"""Placeholders are audited in phase 0, so a rollback deletes them after every row that links them."""
 
 
 def load_chunk(
     inp: LoadInput, store: StagingStore, settings: StorageSettings, dv: DataverseClient
 ) -> LoadOutput:
     spec = inp.run.spec
-    profile = load_profile(spec.source.kind)
+    profile = profile_for(spec)
     obj = profile.object(inp.object)
     if obj is None:
         raise ValueError(f"object {inp.object} is not mapped by the {spec.source.kind} profile")
@@ -30,47 +41,87 @@ def load_chunk(
         dv.preset_bulk_support(obj.table, set(inp.bulk_messages))
     idmap = IdMap(settings, inp.run.migration_id)
     audit = AuditLog(settings, inp.run.migration_id)
-    parent_cache: dict[tuple[str, str], str | None] = {}
+    scope = spec.migration.id_scope
+    now = datetime.now(UTC).isoformat()
+    batch_label = f"{inp.run.run_id}/{inp.object}/{inp.chunk_no:05d}"
+    parent_cache: dict[tuple[str, str], tuple[str, str] | None] = {}
+    ref_cache: dict[tuple[str, str, str], str | None] = {}
+    placeholders: dict[str, str] = {}
+    flags: Counter[str] = Counter()
+    flagged: list[dict[str, Any]] = []
 
-    def parent_id(object_name: str, source_id: str) -> str | None:
+    def entry_of(object_name: str, source_id: str) -> tuple[str, str] | None:
         key = (object_name, source_id)
         if key not in parent_cache:
             entry = idmap.get(object_name, source_id)
-            parent_cache[key] = entry.target_id if entry else None
+            parent_cache[key] = (entry.table, entry.target_id) if entry else None
         return parent_cache[key]
 
+    def placeholder(ph: Placeholder) -> str:
+        if ph.name not in placeholders:
+            placeholders[ph.name] = _ensure_placeholder(
+                ph, inp, profile, dv, idmap, audit, scope, now, batch_label
+            )
+        return placeholders[ph.name]
+
+    def reference(entity_set: str, id_column: str, key: str, value: str) -> str | None:
+        k = (entity_set, key, value.lower())
+        if k not in ref_cache:
+            ref_cache[k] = dv.find_id(entity_set, id_column, key, value)
+        return ref_cache[k]
+
     quarantine: list[dict[str, Any]] = []
-    writes: list[RowWrite] = []
-    rows_by_source: dict[str, TargetRow] = {}
+    groups: dict[tuple[str, str, str], list[TargetRow]] = {}
+    bodies: dict[str, dict[str, Any]] = {}
     for raw in store.get_records(inp.target_path):
         row = TargetRow.model_validate(raw)
-        body = dict(row.payload)
-        unresolved: UnresolvedLookup | None = None
+        primary_id = row.primary_id or obj.primary_id
+        body = {**row.payload, **row.reopen}
+        problem: UnresolvedLookup | None = None
+        links: list[str] = []
         for lk in row.lookups:
-            pid = parent_id(lk.object, lk.source_id)
-            parent = profile.object(lk.object)
-            if pid is None or parent is None:
-                if lk.required:
-                    unresolved = UnresolvedLookup(
-                        f"{obj.table}.{lk.to}: parent {lk.object} {lk.source_id} was not loaded",
+            res = resolve_lookup(lk, entry_of)
+            entity_set = profile.entity_set_of(res.table) if res.table else None
+            if res.kind == "bound" and entity_set:
+                body[f"{res.nav}@odata.bind"] = f"/{entity_set}({res.target_id})"
+            elif res.kind == "placeholder" and (ph := profile.placeholder(res.placeholder or "")):
+                nav = lk.bind.replace("{to}", lk.to).replace("{table}", ph.table)
+                body[f"{nav}@odata.bind"] = f"/{ph.entity_set}({placeholder(ph)})"
+                links.append(ph.rule)
+            elif res.kind == "missing" or (res.kind == "bound" and lk.required):
+                problem = UnresolvedLookup(
+                    f"{row.table}.{lk.to}: parent {lk.object} {lk.source_id} was not loaded",
+                    source=spec.source.kind,
+                    object=inp.object,
+                    source_id=row.source_id,
+                    field=lk.to,
+                )
+                break
+        for ref in row.references if problem is None else []:
+            rid = reference(ref.entity_set, ref.primary_id, ref.key, ref.value)
+            if rid is None:
+                if ref.required:
+                    problem = UnresolvedLookup(
+                        f"{row.table}.{ref.to}: no {ref.entity_set} row has this {ref.key}",
                         source=spec.source.kind,
                         object=inp.object,
                         source_id=row.source_id,
-                        field=lk.to,
+                        field=ref.field,
                     )
                     break
                 continue
-            body[f"{lk.bind}@odata.bind"] = f"/{parent.entity_set}({pid})"
-        if unresolved is not None:
-            quarantine.append({**unresolved.attrs(), "stage": "load", "record": raw})
+            body[f"{ref.bind}@odata.bind"] = f"/{ref.entity_set}({rid})"
+        if problem is not None:
+            quarantine.append({**problem.attrs(), "stage": "load", "record": raw})
             continue
+        for rule in links:
+            flags[rule] += 1
+            flagged.append({"rule": rule, "source_id": row.source_id, "table": row.table, "id": row.id})
         if row.owner_id:
             body["ownerid@odata.bind"] = f"/systemusers({row.owner_id})"
-        writes.append(RowWrite(row.source_id, body))
-        rows_by_source[row.source_id] = row
+        groups.setdefault((row.table, row.entity_set, primary_id), []).append(row)
+        bodies[row.source_id] = body
 
-    now = datetime.now(UTC).isoformat()
-    batch_label = f"{inp.run.run_id}/{inp.object}/{inp.chunk_no:05d}"
     audit.append(
         [
             AuditEntry(
@@ -80,55 +131,59 @@ def load_chunk(
                 chunk=inp.chunk_no,
                 seq=n,
                 op="upsert",
-                table=obj.table,
-                entity_set=obj.entity_set,
-                target_id=w.row[obj.primary_id],
-                source_id=w.source_id,
+                table=row.table,
+                entity_set=row.entity_set,
+                target_id=row.id,
+                source_id=row.source_id,
                 batch=batch_label,
                 at=now,
             )
-            for n, w in enumerate(writes)
+            for n, row in enumerate(r for rows in groups.values() for r in rows)
         ]
     )
     before = dv.stats.as_dict()
-    result = write_rows(
-        dv,
-        obj.entity_set,
-        obj.table,
-        writes,
-        batch_size=spec.options.load_batch_size,
-        clock=time.monotonic,
-        primary_id=obj.primary_id,
-    )
+    loaded: list[TargetRow] = []
+    requests: list[dict[str, Any]] = []
+    for (table, entity_set, primary_id), rows in groups.items():
+        by_source = {r.source_id: r for r in rows}
+        result = write_rows(
+            dv,
+            entity_set,
+            table,
+            [RowWrite(r.source_id, bodies[r.source_id]) for r in rows],
+            batch_size=spec.options.load_batch_size,
+            clock=time.monotonic,
+            primary_id=primary_id,
+        )
+        requests.extend({**r, "table": table} for r in result.requests)  # COM-26, per table
+        ok = [by_source[o.source_id] for o in result.outcomes if o.outcome == "loaded"]
+        idmap.upsert([IdMapEntry(inp.object, r.source_id, r.table, r.id, inp.run.run_id) for r in ok])
+        loaded.extend(ok)
+        for o in result.outcomes:
+            if o.outcome == "rejected":
+                quarantine.append(
+                    {
+                        "error": "TargetRejected",
+                        "source": spec.source.kind,
+                        "object": inp.object,
+                        "source_id": o.source_id,
+                        "field": o.field,
+                        "reason": o.message,
+                        "dataverse_code": o.error_code,
+                        "stage": "load",
+                        "record": by_source[o.source_id].model_dump(mode="json"),
+                    }
+                )
+    follow_ups = _run_follow_ups(dv, loaded, flags, flagged)
     after = dv.stats.as_dict()
 
-    loaded = [o for o in result.outcomes if o.outcome == "loaded"]
-    idmap.upsert(
-        [
-            IdMapEntry(inp.object, o.source_id, obj.table, rows_by_source[o.source_id].id, inp.run.run_id)
-            for o in loaded
-        ]
-    )
-    for o in result.outcomes:
-        if o.outcome == "rejected":
-            quarantine.append(
-                {
-                    "error": "TargetRejected",
-                    "source": spec.source.kind,
-                    "object": inp.object,
-                    "source_id": o.source_id,
-                    "field": o.field,
-                    "reason": o.message,
-                    "dataverse_code": o.error_code,
-                    "stage": "load",
-                    "record": rows_by_source[o.source_id].model_dump(mode="json"),
-                }
-            )
     if quarantine:
         store.put_records(
             f"{inp.run.prefix}/quarantine/load/{inp.object}/{inp.chunk_no:05d}.ndjson.gz", quarantine
         )
-    store.put_json(f"{inp.run.prefix}/load/{inp.object}/{inp.chunk_no:05d}.requests.json", result.requests)
+    if flagged:
+        store.put_records(f"{inp.run.prefix}/flags/{inp.object}/{inp.chunk_no:05d}.ndjson.gz", flagged)
+    store.put_json(f"{inp.run.prefix}/load/{inp.object}/{inp.chunk_no:05d}.requests.json", requests)
     return LoadOutput(
         object=inp.object,
         chunk_no=inp.chunk_no,
@@ -137,6 +192,82 @@ def load_chunk(
         requests=int(after["requests"] - before["requests"]),
         throttled_429=int(after["throttled_429"] - before["throttled_429"]),
         wait_s=round(after["wait_s"] - before["wait_s"], 3),
-        items=sum(r["records"] for r in result.requests),
+        items=sum(r["records"] for r in requests) + follow_ups,
         dop_hint=dv.dop_hint,
+        flags=dict(flags),
     )
+
+
+def _run_follow_ups(
+    dv: DataverseClient, loaded: list[TargetRow], flags: Counter[str], flagged: list[dict[str, Any]]
+) -> int:
+    """Each loaded row's state change, after the upsert; returns how many requests it took."""
+    sent = 0
+    for row in loaded:
+        fu = row.follow_up
+        if fu is None:
+            continue
+        sent += 1
+        try:
+            if fu.kind == "win_opportunity":
+                dv.win_opportunity(row.id, fu.status, fu.close)
+            elif fu.kind == "lose_opportunity":
+                dv.lose_opportunity(row.id, fu.status, fu.close)
+            else:
+                dv.set_state(row.entity_set, row.id, fu.state, fu.status)
+        except TargetRequestFailed as exc:
+            flags["state_not_applied"] += 1
+            flagged.append(
+                {
+                    "rule": "state_not_applied",
+                    "source_id": row.source_id,
+                    "table": row.table,
+                    "id": row.id,
+                    "follow_up": fu.kind,
+                    "dataverse_code": exc.error_code,
+                }
+            )
+        else:
+            flags[fu.kind] += 1
+    return sent
+
+
+def _ensure_placeholder(
+    ph: Placeholder,
+    inp: LoadInput,
+    profile: Profile,
+    dv: DataverseClient,
+    idmap: IdMap,
+    audit: AuditLog,
+    scope: str,
+    now: str,
+    batch_label: str,
+) -> str:
+    """Upsert the placeholder row (idempotent: a deterministic id), audited before the write."""
+    spec = inp.run.spec
+    pid = placeholder_id(scope, spec.source.kind, ph.name)
+    audit.append(
+        [
+            AuditEntry(
+                run_id=inp.run.run_id,
+                phase=PLACEHOLDER_PHASE,
+                object=PLACEHOLDER_OBJECT,
+                chunk=inp.chunk_no,
+                seq=[p.name for p in profile.placeholders].index(ph.name),
+                op="upsert",
+                table=ph.table,
+                entity_set=ph.entity_set,
+                target_id=pid,
+                source_id=ph.name,
+                batch=f"{batch_label}/{PLACEHOLDER_OBJECT}",
+                at=now,
+            )
+        ]
+    )
+    try:
+        dv.request("PATCH", f"{ph.entity_set}({pid})", json=ph.payload)
+    except TargetRequestFailed as exc:
+        if exc.status != 412:  # another chunk created it a moment ago: it exists now
+            raise
+    idmap.upsert([IdMapEntry(PLACEHOLDER_OBJECT, ph.name, ph.table, pid, inp.run.run_id)])
+    return pid

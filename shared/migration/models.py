@@ -68,6 +68,8 @@ class TransformOutput(_M):
     records: int
     transformed: int
     quarantined: int
+    skipped: int = Field(default=0, description="Records a named rule of the profile left out")
+    skip_rules: dict[str, int] = Field(default={}, description="skip rule → records")
 
 
 class LoadInput(_M):
@@ -93,6 +95,10 @@ class LoadOutput(_M):
     wait_s: float
     items: int = Field(default=0, description="Records sent in requests: what the entitlement counts")
     dop_hint: int | None = Field(default=None, description="The latest x-ms-dop-hint the target sent")
+    flags: dict[str, int] = Field(
+        default={},
+        description="Rows flagged for the admin (placeholder links) and follow-ups run or refused, by rule",
+    )
 
 
 class LoadPhaseInput(_M):

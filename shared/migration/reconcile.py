@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from shared.dataverse import DataverseClient
 from shared.errors import ReconciliationFailed
-from shared.mapping import load_profile
+from shared.mapping.profile import profile_for
 from shared.migration.models import ReconcileInput, ReconcileOutput
 from shared.migration.verify import verify_loaded
 from shared.storage import IdMap, StagingStore, StorageSettings
@@ -19,7 +19,7 @@ VERIFY_SAMPLE = 200
 def reconcile(
     inp: ReconcileInput, store: StagingStore, settings: StorageSettings, dv: DataverseClient
 ) -> ReconcileOutput:
-    profile = load_profile(inp.run.spec.source.kind)
+    profile = profile_for(inp.run.spec)
     idmap = IdMap(settings, inp.run.migration_id)
     verified: dict[str, int] = {}
     problems: list[str] = []
@@ -33,7 +33,16 @@ def reconcile(
         if obj is None or counts.loaded == 0 or inp.phase is None:
             continue  # the overall reconciliation re-checks counts; rows were verified per phase
         check = verify_loaded(
-            dv, store, idmap, inp.run.prefix, inp.run.spec.source.kind, obj, inp.run.run_id, VERIFY_SAMPLE
+            dv,
+            store,
+            idmap,
+            inp.run.prefix,
+            inp.run.spec.source.kind,
+            obj,
+            inp.run.run_id,
+            VERIFY_SAMPLE,
+            scope=inp.run.spec.migration.id_scope,
+            profile=profile,
         )
         verified[name] = check.checked - check.missing
         problems.extend(check.problems(name))

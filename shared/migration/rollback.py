@@ -29,7 +29,8 @@ def plan_rollback(migration_id: str, store: StagingStore, settings: StorageSetti
         ordered = sorted(targets)
         chunks = []
         for n in range(0, len(ordered), _CHUNK):
-            path = f"rollback/{migration_id}/{table}/{n // _CHUNK:05d}.ndjson.gz"
+            # a table may load in several phases (a split object, a placeholder): one folder per group
+            path = f"rollback/{migration_id}/{phase:02d}-{table}/{n // _CHUNK:05d}.ndjson.gz"
             store.put_records(path, [{"id": x} for x in ordered[n : n + _CHUNK]])
             chunks.append(path)
         groups.append(
@@ -53,8 +54,10 @@ def finish_rollback(migration_id: str, spec: MigrationSpec, settings: StorageSet
     from shared.mapping import load_profile
 
     idmap = IdMap(settings, migration_id)
-    for obj in load_profile(spec.source.kind).objects:
-        idmap.remove(obj.name, [e.source_id for e in idmap.entries(obj.name)])
+    from shared.mapping.transform import PLACEHOLDER_OBJECT
+
+    for name in [o.name for o in load_profile(spec.source.kind).objects] + [PLACEHOLDER_OBJECT]:
+        idmap.remove(name, [e.source_id for e in idmap.entries(name)])
     registry = MigrationsRegistry(settings)
     record = registry.get(migration_id)
     if record is not None:

@@ -1,18 +1,22 @@
-"""Transform step: one raw chunk → one target chunk (Dataverse rows) + its quarantine rows."""
+"""Transform step: one raw chunk → one target chunk (Dataverse rows) + its quarantine rows; records a
+named rule of the profile leaves out are counted as skipped, by rule."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from shared.errors import RecordError
-from shared.mapping import OwnerMap, load_profile, transform_record
+from shared.mapping import OwnerMap, transform_record
+from shared.mapping.profile import profile_for
+from shared.mapping.transform import Skipped
 from shared.migration.models import ChunkRef, TransformOutput
 from shared.storage import StagingStore
 
 
 def transform_chunk(ref: ChunkRef, store: StagingStore) -> TransformOutput:
     spec = ref.run.spec
-    profile = load_profile(spec.source.kind)
+    profile = profile_for(spec)
     obj = profile.object(ref.object)
     if obj is None:
         raise ValueError(f"object {ref.object} is not mapped by the {spec.source.kind} profile")
@@ -21,15 +25,25 @@ def transform_chunk(ref: ChunkRef, store: StagingStore) -> TransformOutput:
         owners = OwnerMap.model_validate(store.get_json(ref.owner_map_path))
     rows: list[dict[str, Any]] = []
     quarantine: list[dict[str, Any]] = []
+    skipped: Counter[str] = Counter()
     records = 0
     for record in store.get_records(ref.path):
         records += 1
         try:
             row = transform_record(
-                obj, record, source=spec.source.kind, scope=spec.migration.id_scope, owners=owners
+                obj,
+                record,
+                source=spec.source.kind,
+                scope=spec.migration.id_scope,
+                owners=owners,
+                prefix=spec.options.publisher_prefix,
+                custom_columns=profile.write_custom_columns,
             )
         except RecordError as err:
             quarantine.append({**err.attrs(), "stage": "transform", "record": record})
+            continue
+        if isinstance(row, Skipped):
+            skipped[row.rule] += 1
             continue
         rows.append(row.model_dump(mode="json"))
     target_path = None
@@ -47,4 +61,6 @@ def transform_chunk(ref: ChunkRef, store: StagingStore) -> TransformOutput:
         records=records,
         transformed=len(rows),
         quarantined=len(quarantine),
+        skipped=sum(skipped.values()),
+        skip_rules=dict(skipped),
     )

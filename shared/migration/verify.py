@@ -13,6 +13,8 @@ from typing import Any
 
 from shared.dataverse import DataverseClient
 from shared.mapping import ObjectMap, TargetRow, load_profile
+from shared.mapping.profile import Profile
+from shared.mapping.transform import PLACEHOLDER_OBJECT, placeholder_id, resolve_lookup
 from shared.storage import IdMap, StagingStore
 
 # Columns that are write-only on create and read back under another name.
@@ -62,40 +64,56 @@ def verify_loaded(
     obj: ObjectMap,
     run_id: str,
     limit: int,
+    *,
+    scope: str = "",
+    profile: Profile | None = None,
 ) -> Verification:
-    """Compare up to `limit` of this run's loaded rows of `obj` with what was written."""
+    """Compare up to `limit` of this run's loaded rows of `obj` with what was written — in whichever
+    table each row landed (a split object writes to several)."""
     loaded = {e.source_id: e.target_id for e in idmap.entries(obj.name) if e.run_id == run_id}
-    profile = load_profile(source)
-    expected: dict[str, dict[str, Any]] = {}
+    profile = profile or load_profile(source)
+
+    def entry_of(object_name: str, source_id: str) -> tuple[str, str] | None:
+        entry = idmap.get(object_name, source_id)
+        return (entry.table, entry.target_id) if entry else None
+
+    expected: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    count = 0
     for path in store.list(f"{prefix}/target/{obj.name}/"):
         for raw in store.get_records(path):
             row = TargetRow.model_validate(raw)
             if row.source_id not in loaded:
                 continue
             want = {READ_BACK_AS.get(k, k): v for k, v in row.payload.items()}
+            if row.follow_up is not None:  # the state the follow-up set, not the open one it was created in
+                want["statecode"], want["statuscode"] = row.follow_up.state, row.follow_up.status
             for lk in row.lookups:
-                parent = idmap.get(lk.object, lk.source_id)
-                parent_map = profile.object(lk.object)
-                if parent is not None and parent_map is not None:
-                    want[f"_{lk.to}_value"] = parent.target_id
+                res = resolve_lookup(lk, entry_of)
+                if res.kind == "bound":
+                    want[f"_{lk.to}_value"] = res.target_id
+                elif res.kind == "placeholder" and res.placeholder:
+                    ph = idmap.get(PLACEHOLDER_OBJECT, res.placeholder)
+                    want[f"_{lk.to}_value"] = (
+                        ph.target_id if ph else placeholder_id(scope, source, res.placeholder)
+                    )
             if row.owner_id:
                 want["_ownerid_value"] = row.owner_id
-            expected[row.id] = want
-            if len(expected) >= limit:
+            expected.setdefault((row.entity_set, row.primary_id or obj.primary_id), {})[row.id] = want
+            count += 1
+            if count >= limit:
                 break
-        if len(expected) >= limit:
+        if count >= limit:
             break
-    result = Verification(checked=len(expected))
-    if not expected:
-        return result
-    columns = sorted({c for want in expected.values() for c in want})
-    got = dv.get_by_ids(obj.entity_set, obj.primary_id, list(expected), columns)
-    for target_id, want in expected.items():
-        row = next((r for k, r in got.items() if k.lower() == target_id.lower()), None)
-        if row is None:
-            result.missing += 1
-            continue
-        for column, value in want.items():
-            if not _same(value, row.get(column)):
-                result.mismatched[column] += 1
+    result = Verification(checked=count)
+    for (entity_set, primary_id), rows in expected.items():
+        columns = sorted({c for want in rows.values() for c in want})
+        got = dv.get_by_ids(entity_set, primary_id, list(rows), columns)
+        for tid, want in rows.items():
+            back = next((r for k, r in got.items() if k.lower() == tid.lower()), None)
+            if back is None:
+                result.missing += 1
+                continue
+            for column, value in want.items():
+                if not _same(value, back.get(column)):
+                    result.mismatched[column] += 1
     return result

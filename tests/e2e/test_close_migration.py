@@ -18,7 +18,10 @@ import pytest
 from intact import commands
 from intact.demo import DEMO_TOKEN_VAR, SAMPLE, STORAGE_VAR, demo_spec
 from shared.ids import target_id
+from shared.mapping import load_profile
 from shared.mapping.convert import CONVERTERS
+from shared.mapping.splits import choose
+from shared.mapping.transform import placeholder_id
 from shared.spec import MigrationSpec
 
 pytestmark = pytest.mark.e2e
@@ -62,6 +65,8 @@ def _expected(spec: MigrationSpec) -> dict[str, Any]:
     """What the sample should produce: leads refused by Dataverse, contacts with bad emails, …"""
     leads = json.loads(Path(spec.source.path or "").read_text(encoding="utf-8"))
     too_long = {lead["id"] for lead in leads if len(lead["display_name"]) > 160}
+    split = load_profile("close").object("leads").split  # type: ignore[union-attr]
+    landed = {lead["id"]: choose(split, lead)[1] for lead in leads}  # CON-25: lead or account
     bad_email, orphaned, good = set(), set(), {}
     for lead in leads:
         for c in lead["contacts"]:
@@ -74,7 +79,14 @@ def _expected(spec: MigrationSpec) -> dict[str, Any]:
                 orphaned.add(c["id"])
             else:
                 good[c["id"]] = (lead["id"], c)
-    return {"leads": leads, "too_long": too_long, "bad_email": bad_email, "orphaned": orphaned, "good": good}
+    return {
+        "leads": leads,
+        "too_long": too_long,
+        "landed": landed,
+        "bad_email": bad_email,
+        "orphaned": orphaned,
+        "good": good,
+    }
 
 
 def test_COM_38_COM_39_migrate_rerun_rollback(runtime: Any, dataverse: Any, scope_id: str) -> None:
@@ -99,11 +111,19 @@ def test_COM_38_COM_39_migrate_rerun_rollback(runtime: Any, dataverse: Any, scop
     }
     assert contacts["loaded"] == len(exp["good"])
     assert contacts["quarantined"] == len(exp["bad_email"]) + len(exp["orphaned"])
-    assert first["skip_rules"] == {
-        "opportunities": "object_not_in_profile",
-        "tasks": "object_not_in_profile",
-        "activities": "object_not_in_profile",
-    }
+    # every Close object is mapped now: nothing is skipped by a rule in the sample; opportunities,
+    # tasks and calls load regarding their lead's landing row, and those of the refused lead are
+    # quarantined as unresolved (CLOSE-13: never an orphan activity)
+    assert first["skip_rules"] == {}
+    for name in ("opportunities", "tasks", "activities"):
+        total = sum(len(lead[name]) for lead in exp["leads"])
+        orphans = sum(len(lead[name]) for lead in exp["leads"] if lead["id"] in exp["too_long"])
+        assert first["objects"][name] == {
+            "source": total,
+            "loaded": total - orphans,
+            "quarantined": orphans,
+            "skipped": 0,
+        }, name
 
     accounts = {
         r["accountid"]: r for r in _rows(dataverse.url, "accounts", "accountid,name,createdon,_ownerid_value")
@@ -117,13 +137,21 @@ def test_COM_38_COM_39_migrate_rerun_rollback(runtime: Any, dataverse: Any, scop
     ours = {
         target_id(scope_id, "close", "leads", lead["id"])
         for lead in exp["leads"]
-        if lead["id"] not in exp["too_long"]
+        if lead["id"] not in exp["too_long"] and exp["landed"][lead["id"]] == "account"
     }
+    placeholder = placeholder_id(scope_id, "close", "no_company")
     assert ours <= set(accounts)
+    assert placeholder in accounts  # CLOSE-04: one placeholder for contacts with no account
     for cid, (lead_id, c) in exp["good"].items():
         row = contact_rows[target_id(scope_id, "close", "contacts", cid)]
-        # COM-03: the contact points at the account its Close lead became
-        assert row["_parentcustomerid_value"] == target_id(scope_id, "close", "leads", lead_id)
+        # COM-03: the contact points at the account its Close lead became, or (CLOSE-04) at the
+        # placeholder when its lead became a Dynamics 365 lead
+        parent = (
+            target_id(scope_id, "close", "leads", lead_id)
+            if exp["landed"][lead_id] == "account"
+            else placeholder
+        )
+        assert row["_parentcustomerid_value"] == parent
         # COM-04 (original timestamps): createdon is the Close date_created, not the load time
         assert row["createdon"].startswith(c["date_created"][:19])
         # COM-17/COM-19/COM-20: alice is matched, carol (disabled) and dave (unknown) fall back
@@ -146,11 +174,14 @@ def test_COM_38_COM_39_migrate_rerun_rollback(runtime: Any, dataverse: Any, scop
         r["accountid"]: r for r in _rows(dataverse.url, "accounts", "accountid,name,modifiedon")
     }
     after_contacts = {r["contactid"] for r in _rows(dataverse.url, "contacts", "contactid")}
-    assert not (ours & set(after_accounts))
+    assert not ((ours | {placeholder}) & set(after_accounts))
     assert not ({target_id(scope_id, "close", "contacts", c) for c in exp["good"]} & after_contacts)
     assert after_accounts[PRE_EXISTING_ACCOUNT] == before_accounts[PRE_EXISTING_ACCOUNT]
-    # children were deleted before parents (reverse load order)
-    assert list(rolled["tables"]) == ["contact", "account"]
+    # children were deleted before parents (reverse load order); the placeholder last
+    order = list(rolled["tables"])
+    assert set(order) == {"task", "phonecall", "opportunity", "contact", "lead", "account"}
+    assert order.index("phonecall") < order.index("opportunity") < order.index("contact")
+    assert order.index("contact") < min(order.index("lead"), order.index("account"))
 
 
 def test_COM_36_delta_pickup_loads_only_changed_records(

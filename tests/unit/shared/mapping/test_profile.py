@@ -102,7 +102,7 @@ def test_unknown_converter_refused(profiles_dir: Path) -> None:
     _write(profiles_dir, "conv", convert="rot13")
     with pytest.raises(ConfigError, match=r"conv\.yaml.*unknown converter 'rot13'") as info:
         load_profile("conv")
-    assert "objects.0.fields.0" in str(info.value)  # the path of the bad entry
+    assert "objects[leads].targets.account.fields.0" in str(info.value)  # object and path of the entry
 
 
 def test_object_mapped_twice_refused(profiles_dir: Path) -> None:

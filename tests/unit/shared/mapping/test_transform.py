@@ -10,7 +10,7 @@ import pytest
 from samples.close.generate import make_export
 from shared.errors import InvalidField, UnresolvedLookup
 from shared.ids import INTACT_NAMESPACE, target_id
-from shared.mapping import ObjectMap, OwnerMap, OwnerMatch, load_profile, transform_record
+from shared.mapping import ObjectMap, OwnerMap, OwnerMatch, TargetRow, load_profile, transform_record
 
 SCOPE = "acme-close"
 FALLBACK = "00000000-0000-0000-0000-0000000000ff"
@@ -24,7 +24,8 @@ def _obj(name: str) -> ObjectMap:
 
 @pytest.fixture
 def lead() -> dict[str, Any]:
-    record = make_export(2)[0]
+    record = make_export(2)[1]  # a Qualified lead: the Close profile's split sends it to account
+    assert record["status_label"] == "Qualified"
     return {k: v for k, v in record.items() if k not in ("contacts", "opportunities", "tasks", "activities")}
 
 
@@ -118,26 +119,40 @@ def test_required_field_missing_is_invalid_field(contact: dict[str, Any]) -> Non
 
 
 @pytest.mark.parametrize("lead_id", [None, ""])
-def test_COM_24_required_empty_lookup_is_unresolved_lookup(
+def test_CLOSE_04_contact_without_a_lead_is_left_for_the_placeholder(
     contact: dict[str, Any], lead_id: str | None
 ) -> None:
     contact["lead_id"] = lead_id
+    row = transform_record(_obj("contacts"), contact, source="close", scope=SCOPE, owners=None)
+    assert isinstance(row, TargetRow)
+    (parent,) = [lk for lk in row.lookups if lk.to == "parentcustomerid"]
+    assert parent.candidates == [] and parent.placeholder == "no_company"
+
+
+def test_COM_24_required_lookup_without_placeholder_is_unresolved_lookup(contact: dict[str, Any]) -> None:
+    obj = load_profile("close", {"objects": [{"name": "contacts", "lookups": [
+        {"to": "parentcustomerid", "bind": "parentcustomerid_account", "object": "leads", "from": "lead_id",
+         "required": True},
+    ]}]}).object("contacts")  # fmt: skip
+    assert obj is not None
+    contact["lead_id"] = None
     with pytest.raises(UnresolvedLookup) as info:
-        transform_record(_obj("contacts"), contact, source="close", scope=SCOPE, owners=None)
+        transform_record(obj, contact, source="close", scope=SCOPE, owners=None)
     assert info.value.field == "lead_id"
     assert info.value.source_id == contact["id"]
 
 
 def test_COM_24_lookup_left_pending_for_the_id_map(contact: dict[str, Any]) -> None:
     row = transform_record(_obj("contacts"), contact, source="close", scope=SCOPE, owners=None)
-    (lookup,) = row.lookups
+    assert isinstance(row, TargetRow)
+    lookup = next(lk for lk in row.lookups if lk.to == "parentcustomerid")
     assert (lookup.to, lookup.bind, lookup.object, lookup.source_id) == (
         "parentcustomerid",
-        "parentcustomerid_account",
+        "parentcustomerid_{table}",  # the table the lead landed in, read from the id map
         "leads",
         contact["lead_id"],
     )
-    assert lookup.required
+    assert lookup.required and lookup.tables == ["account"]
 
 
 def test_contact_name_split_into_first_and_last(contact: dict[str, Any]) -> None:
