@@ -230,6 +230,11 @@ class OptionsSpec(_Model):
         pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,64}$",
         description="Unique name of the unmanaged solution that holds the provisioned schema.",
     )
+    profile_overrides: dict[str, Any] | None = Field(
+        default=None,
+        description="Changes to the source's default mapping profile, merged over it: only what is set "
+        "changes (null clears a setting; `objects` merge by name). Validated with the profile.",
+    )
 
 
 class MigrationSpec(_Model):
@@ -240,6 +245,17 @@ class MigrationSpec(_Model):
     target: TargetSpec
     storage: StorageSpec
     options: OptionsSpec = OptionsSpec()
+
+    @model_validator(mode="after")
+    def _profile_overrides(self) -> MigrationSpec:
+        if self.options.profile_overrides:
+            from shared.mapping.profile import load_profile  # the profile validates the merge
+
+            try:
+                load_profile(self.source.kind, self.options.profile_overrides)
+            except ConfigError as exc:
+                raise ValueError(str(exc).removeprefix("[ConfigError] ")) from None
+        return self
 
 
 def resolve_secret(reference: str) -> str:

@@ -195,3 +195,26 @@ def test_overrides_are_validated_and_named_in_the_error() -> None:
         load_profile("close", {"objects": [{"name": "contacts", "phase": 0}]})
     assert "close.yaml with the spec's profile_overrides" in str(err.value)
     assert "objects[contacts].phase" in str(err.value)
+
+
+def test_spec_profile_overrides_are_merged_and_validated_when_the_spec_is_read() -> None:
+    from intact.demo import demo_spec
+    from shared.mapping.profile import profile_for
+    from shared.spec import parse_spec
+
+    base = demo_spec("http://127.0.0.1:1", migration_id="ovr-1").model_dump(mode="json")
+    base["options"]["profile_overrides"] = {"objects": [{"name": "leads", "split": [{"otherwise": "lead"}]}]}
+    spec = parse_spec(base)
+    leads = profile_for(spec).object("leads")
+    assert leads is not None and [r.outcome() for r in leads.split] == [("target", "lead")]
+    assert profile_for(spec).object("contacts") == profile_for(parse_spec({**base, "options": {}})).object(
+        "contacts"
+    )  # what the override does not set stays the profile's
+    base["options"]["profile_overrides"] = {
+        "objects": [{"name": "leads", "split": [{"otherwise": "nowhere"}]}]
+    }
+    with pytest.raises(
+        ConfigError,
+        match=r"profile_overrides is invalid: objects\[leads\].*split.0: 'nowhere' is not a target",
+    ):
+        parse_spec(base)
