@@ -55,14 +55,26 @@ class _Model(BaseModel):
 
 
 class FieldMap(_Model):
+    """`from: a` or `from: [a, b]` (the first non-empty wins): `from_` is always the first path, so a
+    reader that asks "which source field feeds this column" gets one; `paths` gives all of them."""
+
     to: str
-    from_: str | list[str] | None = Field(
-        default=None, alias="from", description="A source path, or several: the first non-empty wins"
-    )
+    from_: str | None = Field(default=None, alias="from")
+    fallbacks: list[str] = Field(default=[], description="Further source paths, tried in order")
     value: Any = Field(default=None, description="A constant, when there is no source field")
     default: Any = Field(default=None, description="Written when the source value is empty")
     convert: str | None = None
     required: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _path_list(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("from"), list):
+            paths = [str(p) for p in data["from"]]
+            if not paths:
+                raise ValueError("`from` lists no path")
+            return {**data, "from": paths[0], "fallbacks": [*paths[1:], *data.get("fallbacks", [])]}
+        return data
 
     @model_validator(mode="after")
     def _valid(self) -> FieldMap:
@@ -74,7 +86,7 @@ class FieldMap(_Model):
 
     @property
     def paths(self) -> list[str]:
-        return [self.from_] if isinstance(self.from_, str) else list(self.from_ or [])
+        return [self.from_, *self.fallbacks] if self.from_ is not None else []
 
 
 class LookupSource(_Model):
@@ -210,7 +222,7 @@ class ObjectMap(_Model):
     @property
     def fields(self) -> list[FieldMap]:
         return [
-            fm.model_copy(update={"from_": p})
+            fm.model_copy(update={"from_": p, "fallbacks": []})
             for t in self.targets.values()
             for fm in t.fields
             for p in fm.paths
