@@ -25,7 +25,8 @@ DEMO_TOKEN_VAR = "INTACT_DEMO_TOKEN"
 STORAGE_VAR = "INTACT_STORAGE_CONNECTION"
 
 
-def demo_spec(target_url: str, migration_id: str = "demo-close") -> MigrationSpec:
+def demo_spec(target_url: str, migration_id: str = "demo-close", approval: str = "auto") -> MigrationSpec:
+    """The demo's spec. Tests take `approval: auto`; the demo itself waits for, and gives, approval."""
     return parse_spec(
         {
             "migration": {"id": migration_id},
@@ -39,7 +40,11 @@ def demo_spec(target_url: str, migration_id: str = "demo-close") -> MigrationSpe
                 "auth": {"kind": "static_token", "token": f"${{{DEMO_TOKEN_VAR}}}"},
             },
             "storage": {"connection_string": f"${{{STORAGE_VAR}}}"},
-            "options": {"fallback_owner": "admin@contoso.example", "delta_window_hours": 48},
+            "options": {
+                "fallback_owner": "admin@contoso.example",
+                "delta_window_hours": 48,
+                "approval": approval,
+            },
         }
     )
 
@@ -77,13 +82,16 @@ def run_demo(out: Path, *, as_json: bool = False) -> int:
         dv.start(seed=SAMPLE / "target_org.json", db=Path(tmp) / "dataverse.sqlite")
         os.environ[STORAGE_VAR] = az.connection_string
         os.environ[DEMO_TOKEN_VAR] = "demo-" + os.urandom(8).hex()
-        spec = demo_spec(dv.url)
+        spec = demo_spec(dv.url, approval="required")
         (out / "demo-spec.yaml").write_text(yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
         say(f"Dataverse emulator: {dv.url}\nMigrating the Close sample (spec: {out / 'demo-spec.yaml'})")
         rt = commands.open_runtime(Path(tmp) / "state")
         try:
             iid = commands.start_migration(rt, spec)
-            body = commands.follow(rt, iid, None if as_json else commands.progress_printer(), 1800)
+            # the demo plays the person who reviews the reports and approves the mapping
+            body = commands.follow(
+                rt, iid, None if as_json else commands.progress_printer(), 1800, approve_as="demo reviewer"
+            )
         finally:
             rt.close()
         result = commands.result_json(body)

@@ -157,7 +157,18 @@ class DataverseEmulator(_Child):
         extra_args: list[str] | None = None,
         timeout: float = 30.0,
     ) -> DataverseEmulator:
-        argv = [sys.executable, "-m", "emulators.dataverse", "--port", "0", "--host", "127.0.0.1"]
+        # the solution Intact provisions into by default (options.solution), as a customer's org has it
+        argv = [
+            sys.executable,
+            "-m",
+            "emulators.dataverse",
+            "--port",
+            "0",
+            "--host",
+            "127.0.0.1",
+            "--solution",
+            "IntactMigration:new",
+        ]
         if seed is not None:
             argv += ["--seed", str(seed)]
         if db is not None:

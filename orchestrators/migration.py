@@ -15,13 +15,18 @@ from activities.extract import extract_object, finish_extract, plan_extract
 from activities.load import load_chunk, probe_target
 from activities.migration_state import finish_run, get_migration, register_run
 from activities.owners import match_owners
+from activities.preflight import run_preflight
 from activities.reconcile import reconcile_phase
 from activities.reports import write_reports
+from activities.schema import provision_schema
 from activities.transform import transform_chunk
+from orchestrators._approval import await_approval
 from orchestrators._fanout import ACTIVITY_RETRY, in_waves
 from orchestrators._pacing import entitlement_pause, next_width, used_in_window
 from orchestrators.blueprint import bp
+from shared.api import AWAITING_APPROVAL
 from shared.dataverse import Capabilities
+from shared.errors import PreflightBlocked
 from shared.mapping import load_profile
 from shared.migration.models import (
     ChunkRef,
@@ -36,6 +41,7 @@ from shared.migration.models import (
     RunSummary,
     TransformOutput,
 )
+from shared.preflight import LICENCE_CAPS
 from shared.spec import MigrationSpec
 
 TRANSFORM_WIDTH = 8
@@ -153,6 +159,53 @@ def run_and_finish(
     return summary.model_dump(mode="json")
 
 
+def gate_before_writes(
+    context: df.DurableOrchestrationContext,
+    run: RunRef,
+    extract: ExtractOutput,
+    owners: OwnerReport,
+    counts: dict[str, ObjectCounts],
+) -> Generator[Any, Any, list[str]]:
+    """Nothing is written before these pass: preflight (blocking problems stop the run), a person's
+    approval of the mapping unless the spec says auto (COM-02), and the custom schema the profile
+    needs, provisioned and published (COM-13). Delta runs went through them with their full run."""
+    if run.kind != "full":
+        return []
+    _status(context, run, "preflight", counts)
+    pre = yield context.call_activity_with_retry(
+        run_preflight,
+        ACTIVITY_RETRY,
+        {
+            "run": run.model_dump(mode="json"),
+            "extract": extract.model_dump(mode="json"),
+            "owners": owners.model_dump(mode="json"),
+            "raise_on_blocking": False,
+        },
+    )
+    if not pre["ok"]:
+        _status(context, run, "blocked by preflight", counts, reports=pre["reports"])
+        raise PreflightBlocked(
+            f"{pre['blocking']} blocking problem(s) before any record moved; the report: "
+            f"{pre['reports'][-1]}. Fix them and run `intact migrate` again."
+        )
+    if run.spec.options.approval == "required":
+        _status(context, run, AWAITING_APPROVAL, counts, reports=pre["reports"])
+        yield from await_approval(context, run.spec.options.approval_timeout_hours)
+    plan = load_profile(run.spec.source.kind).schema_
+    if plan is not None and (plan.tables or plan.columns or plan.option_sets or plan.keys):
+        _status(context, run, "provisioning schema", counts)
+        yield context.call_activity_with_retry(
+            provision_schema,
+            ACTIVITY_RETRY,
+            {
+                "spec": run.spec.model_dump(mode="json"),
+                "plan": plan.model_dump(mode="json", by_alias=True),
+                "custom_table_cap": LICENCE_CAPS[run.spec.options.licence or "enterprise"],
+            },
+        )
+    return list(pre["reports"])
+
+
 def run_stages(context: df.DurableOrchestrationContext, run: RunRef) -> Generator[Any, Any, RunSummary]:
     """Extract → owners → transform → load phase by phase, reconciling after each phase."""
     profile = load_profile(run.spec.source.kind)
@@ -200,10 +253,13 @@ def run_stages(context: df.DurableOrchestrationContext, run: RunRef) -> Generato
     owners = OwnerReport.model_validate(
         (
             yield context.call_activity_with_retry(
-                match_owners, ACTIVITY_RETRY, {"run": run_json, "extract": extract.model_dump(mode="json")}
+                match_owners,
+                ACTIVITY_RETRY,
+                {"run": run_json, "extract": extract.model_dump(mode="json"), "enforce": False},
             )
         )
     )
+    early_reports = yield from gate_before_writes(context, run, extract, owners, counts)
 
     _status(context, run, "transforming", counts)
     refs = [
@@ -309,7 +365,7 @@ def run_stages(context: df.DurableOrchestrationContext, run: RunRef) -> Generato
     reports = yield context.call_activity(
         write_reports, {"summary": summary.model_dump(mode="json"), "spec": run.spec.model_dump(mode="json")}
     )
-    return summary.model_copy(update={"reports": reports})
+    return summary.model_copy(update={"reports": [*early_reports, *reports]})
 
 
 def _status(
@@ -319,6 +375,7 @@ def _status(
     counts: dict[str, ObjectCounts],
     traffic: dict[str, Any] | None = None,
     phase_instance: str | None = None,
+    reports: list[str] | None = None,
 ) -> None:
     """Progress for `GET /api/migrations/{id}` and the CLI (small: well under 16 KB)."""
     status: dict[str, Any] = {
@@ -331,4 +388,6 @@ def _status(
         status["traffic"] = traffic
     if phase_instance is not None:
         status["phase_instance"] = phase_instance  # its own status shows waves and pauses
+    if reports is not None:
+        status["reports"] = reports  # what a person reads before approving, or to fix a block
     context.set_custom_status(status)

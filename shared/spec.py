@@ -193,6 +193,12 @@ class OptionsSpec(_Model):
         default=None, description="Email of the systemuser who owns records whose owner cannot be matched."
     )
     unmatched_owner: Literal["fallback", "block"] = "fallback"
+    approval: Literal["required", "auto"] = Field(
+        default="required",
+        description="required: the run waits, before any record is written, until a person approves the "
+        "mapping (HTTP POST …/approve, `intact approve`); auto: it goes straight on (COM-02).",
+    )
+    approval_timeout_hours: int = Field(default=168, ge=1, le=24 * 30)
     licence: Literal["professional", "enterprise"] | None = Field(
         default=None,
         description="The target's Dynamics 365 Sales licence: preflight checks custom tables against its cap "

@@ -31,7 +31,10 @@ class RequiredTally:
     def observe(self, t: TargetView, source_id: str, record: Mapping[str, Any]) -> None:
         must = self.target_required.get(t.table, set())
         for f in t.fields:
-            if f.from_ is not None and (f.required or f.to in must) and _empty(get_path(record, f.from_)):
+            if f.from_ is None or getattr(f, "default", None) is not None or not (f.required or f.to in must):
+                continue
+            paths = [f.from_, *getattr(f, "fallbacks", [])]  # the first non-empty path wins
+            if all(_empty(get_path(record, p)) for p in paths):
                 self._hit((t.object, f.from_, f"{t.table}.{f.to}"), source_id)
         for m in t.value_maps:
             if (m.required or m.column in must) and _empty(get_path(record, m.field)):
@@ -63,14 +66,16 @@ def check_required(
         for col in sorted(target_required.get(t.table, set()) - t.filled_columns()):
             out.append(
                 (
-                    "blocking",
+                    # ApplicationRequired is enforced by forms, not by Web API writes (INT-27): the load
+                    # goes through, but people editing these rows later will be asked for the value
+                    "warning",
                     Finding(
                         check="required_columns",
                         requirement="COM-22",
                         code="required_column_unmapped",
-                        message=f"{t.table}.{col} is required in the target but the profile maps nothing "
-                        f"to it for {t.object}: map a source field to it, or relax the requirement for "
-                        "the run with the admin",
+                        message=f"{t.table}.{col} is required on the target's forms but the profile maps "
+                        f"nothing to it for {t.object}: Web API writes go through (INT-27); map a source "
+                        "field to it, or agree with the admin that forms will ask for it later",
                         object=t.object,
                         field=f"{t.table}.{col}",
                     ),

@@ -14,6 +14,9 @@ class FakeTask:
         self.kind, self.name, self.input, self.children = kind, name, input, children or []
         self.result: Any = None
 
+    def cancel(self) -> None:
+        self.kind = "cancelled"
+
 
 def _name(fn: Any) -> str:
     return fn if isinstance(fn, str) else fn._function.get_function_name()
@@ -37,6 +40,7 @@ class FakeContext:
         self.waves: list[tuple[str, int]] = []
         self.statuses: list[Any] = []
         self.timers: list[datetime] = []
+        self.events: dict[str, Any] = {}  # external events already raised, by name
         self._uuids = 0
 
     def get_input(self) -> Any:
@@ -60,6 +64,9 @@ class FakeContext:
     ) -> FakeTask:
         return FakeTask("sub", _name(name), input_)
 
+    def wait_for_external_event(self, name: str) -> FakeTask:
+        return FakeTask("event", name, None)
+
     def create_timer(self, fire_at: datetime) -> FakeTask:
         return FakeTask("timer", "timer", fire_at)
 
@@ -72,7 +79,9 @@ class FakeContext:
     def _resolve(self, task: FakeTask) -> Any:
         if task.kind == "any":  # the oldest pending task finishes first (FIFO completion)
             self.waves.append((task.children[0].name, len(task.children)))
-            winner = task.children[0]
+            raised = [t for t in task.children if t.kind == "event" and t.name in self.events]
+            waiting = [t for t in task.children if t.kind != "event"]
+            winner = raised[0] if raised else (waiting or task.children)[0]
             winner.result = self._resolve(winner)
             return winner
         if task.kind == "all":
@@ -80,6 +89,8 @@ class FakeContext:
                 self.waves.append((task.children[0].name, len(task.children)))
             return [self._resolve(t) for t in task.children]
         self.calls.append((task.name, task.input))
+        if task.kind == "event":
+            return self.events[task.name]
         if task.kind == "timer":
             self.timers.append(task.input)
             self.current_utc_datetime = max(self.current_utc_datetime, task.input)

@@ -16,6 +16,7 @@ SPEC = {
     "source": {"kind": "close", "path": "/data/export.json"},
     "target": {"url": "http://127.0.0.1:1", "auth": {"kind": "static_token", "token": "${T}"}},
     "storage": {"connection_string": "${S}"},
+    "options": {"approval": "auto"},
 }
 
 
@@ -63,6 +64,14 @@ def _activities(chunks: dict[str, int], dop_hint: int = 2) -> dict[str, Any]:
         "extract_object": extract,
         "finish_extract": finish,
         "match_owners": lambda _: {"owner_map_path": "o", "fallback_owner_id": None, "users": {}},
+        "run_preflight": lambda _: {
+            "ok": True,
+            "blocking": 0,
+            "warnings": 0,
+            "reports": ["preflight.json", "preflight.md"],
+            "summary": {},
+        },
+        "provision_schema": lambda _: {"created": [], "present": [], "changed": [], "counts": {}},
         "transform_chunk": transform,
         "load_chunk": load,
         "reconcile_phase": lambda inp: {"objects": inp["objects"], "report_path": "r"},
@@ -120,7 +129,7 @@ def test_stages_run_in_design_order_and_phases_in_load_order(orchestrators: dict
         "skipped": 10,
         "skip_rule": "object_not_in_profile",
     }
-    assert out["reports"] == ["run.json", "run.md"]
+    assert out["reports"] == ["preflight.json", "preflight.md", "run.json", "run.md"]
 
 
 def test_load_waves_never_exceed_dop_hint_times_users(orchestrators: dict[str, Any]) -> None:
@@ -132,7 +141,7 @@ def test_load_waves_never_exceed_dop_hint_times_users(orchestrators: dict[str, A
 
 
 def test_max_parallel_loads_caps_the_wave(orchestrators: dict[str, Any]) -> None:
-    spec = {**SPEC, "options": {"max_parallel_loads": 2}}
+    spec = {**SPEC, "options": {"approval": "auto", "max_parallel_loads": 2}}
     ctx = FakeContext({"spec": spec}, _activities({"leads": 5}, dop_hint=8), orchestrators)
     ctx.run(user_function(migration))
     assert max(n for name, n in ctx.waves if name == "load_chunk") == 2
@@ -161,3 +170,38 @@ def test_extraction_fans_out_one_activity_per_object(orchestrators: dict[str, An
     objects = [inp["object"] for n, inp in ctx.calls if n == "extract_object"]
     assert objects == ["leads", "contacts", "tasks"]
     assert out["objects"]["contacts"]["source"] == 30
+
+
+def test_COM_02_nothing_is_written_before_a_person_approves_the_mapping(
+    orchestrators: dict[str, Any],
+) -> None:
+    spec = {**SPEC, "options": {"approval": "required", "approval_timeout_hours": 24}}
+    waiting = FakeContext({"spec": spec}, _activities({"leads": 2, "contacts": 2}), orchestrators)
+    with pytest.raises(Exception, match="ApprovalTimedOut"):
+        waiting.run(user_function(migration))
+    names = [n for n, _ in waiting.calls]
+    assert "run_preflight" in names
+    assert not {"transform_chunk", "load_chunk", "provision_schema"} & set(names)
+    assert any(s["stage"] == "awaiting approval" and "preflight.md" in s["reports"] for s in waiting.statuses)
+
+    approved = FakeContext({"spec": spec}, _activities({"leads": 2, "contacts": 2}), orchestrators)
+    approved.events["MappingApproved"] = {"approved_by": "ops lead"}
+    out = approved.run(user_function(migration))
+    names = [n for n, _ in approved.calls]
+    assert names.index("MappingApproved") < names.index("load_chunk")
+    assert out["reports"][:2] == ["preflight.json", "preflight.md"]
+
+
+def test_COM_13_preflight_blocking_stops_the_run_before_any_write(orchestrators: dict[str, Any]) -> None:
+    acts = _activities({"leads": 2})
+    acts["run_preflight"] = lambda _: {
+        "ok": False,
+        "blocking": 2,
+        "warnings": 0,
+        "reports": ["p.json", "p.md"],
+        "summary": {},
+    }
+    ctx = FakeContext({"spec": SPEC}, acts, orchestrators)
+    with pytest.raises(Exception, match=r"PreflightBlocked.*2 blocking problem\(s\).*p\.md"):
+        ctx.run(user_function(migration))
+    assert not {"transform_chunk", "load_chunk"} & {n for n, _ in ctx.calls}

@@ -303,5 +303,7 @@ def test_CLOSE_25_INT_01_custom_columns_are_declared_in_the_schema_plan_with_the
 def test_a_custom_column_missing_from_the_schema_plan_is_refused() -> None:
     from shared.errors import ConfigError
 
-    with pytest.raises(ConfigError, match=r"schema plan does not declare on account: \['closeoriginalstatus'\]"):
+    with pytest.raises(
+        ConfigError, match=r"schema plan does not declare on account: \['closeoriginalstatus'\]"
+    ):
         load_profile("close", {"schema": {"columns": []}})

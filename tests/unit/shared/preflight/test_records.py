@@ -41,11 +41,14 @@ def test_COM_22_empty_required_values_are_counted_warnings(profile: Profile, rec
     assert summary["records_with_empty_required"] == 1
 
 
-def test_COM_22_a_target_required_column_the_profile_never_fills_blocks(profile: Profile) -> None:
+def test_COM_22_a_target_required_column_the_profile_never_fills_is_a_warning(profile: Profile) -> None:
+    """ApplicationRequired is enforced by forms, not Web API writes (REQUIREMENTS INT-27): the
+    admin is told, the load is not blocked."""
     out, _ = check_required(_targets(profile), {"contact": {"lastname", "new_membershipno"}}, {})
     assert [(s, f.code, f.field) for s, f in out] == [
-        ("blocking", "required_column_unmapped", "contact.new_membershipno")
+        ("warning", "required_column_unmapped", "contact.new_membershipno")
     ]
+    assert "INT-27" in out[0][1].message
 
 
 def test_COM_22_blank_text_and_empty_lookups_count_as_empty(profile: Profile) -> None:
