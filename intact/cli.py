@@ -2,7 +2,8 @@
 
   demo                 start Azurite + the Dataverse emulator, migrate the Close sample, report
   serve                serve the function app's HTTP API on loopback (function keys enforced)
-  migrate SPEC         run a migration described by a YAML/JSON spec
+  migrate SPEC         run a migration described by a YAML/JSON spec [--approve-as NAME]
+  approve ID --by NAME approve the mapping a waiting migration shows, and carry on (COM-02)
   discover SPEC        the source's objects, counts and non-migratable inventory (+ a Markdown doc)
   propose SPEC         propose target columns for the fields the profile does not map (a YAML to approve)
   status ID            status and per-object progress of a migration (or rollback) instance
@@ -68,17 +69,50 @@ def _exit_code(result: dict[str, Any]) -> int:
     return 0 if balanced else 1
 
 
+AWAITING_APPROVAL_EXIT = 3
+
+
+def _finish(body: dict[str, Any], as_json: bool) -> int:
+    """Print the outcome; a run that waits for approval says what to read and how to approve."""
+    result = commands.result_json(body)
+    if body.get("stage") == "awaiting approval" and body["runtime_status"] in ("Running", "Pending"):
+        result["awaiting_approval"] = True
+        result["reports"] = body.get("reports") or []
+        if as_json:
+            print(json.dumps(result, indent=1, default=str))
+        else:
+            print(
+                f"\n{result['id']} is waiting for its mapping to be approved; nothing has been written yet."
+            )
+            print("Read the preflight report (" + ", ".join(result["reports"]) + "), then run:")
+            print(f"  python -m intact approve {result['id']} --by 'Your Name'")
+        return AWAITING_APPROVAL_EXIT
+    _print_result(result, as_json)
+    return _exit_code(result)
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     spec = commands.read_spec(Path(args.spec))
     rt = commands.open_runtime(Path(args.state_dir))
     try:
         iid = commands.start_migration(rt, spec)
-        body = commands.follow(rt, iid, None if args.json else commands.progress_printer(), TIMEOUT)
+        body = commands.follow(
+            rt, iid, None if args.json else commands.progress_printer(), TIMEOUT, approve_as=args.approve_as
+        )
     finally:
         rt.close()
-    result = commands.result_json(body)
-    _print_result(result, args.json)
-    return _exit_code(result)
+    return _finish(body, args.json)
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    """Approve the mapping a migration waits on (its process may have exited: this one resumes it)."""
+    rt = commands.open_runtime(Path(args.state_dir))
+    try:
+        commands.approve(rt, args.id, args.by, args.note)
+        body = commands.follow(rt, args.id, None if args.json else commands.progress_printer(), TIMEOUT)
+    finally:
+        rt.close()
+    return _finish(body, args.json)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -215,7 +249,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = with_state(sub.add_parser("migrate", help="run a migration from a spec file"))
     p.add_argument("spec")
+    p.add_argument(
+        "--approve-as", metavar="NAME", help="approve the mapping as NAME when the run asks (COM-02)"
+    )
     p.set_defaults(fn=cmd_migrate)
+    p = with_state(sub.add_parser("approve", help="approve the mapping a migration waits on, and carry on"))
+    p.add_argument("id")
+    p.add_argument("--by", required=True, help="who approves (kept with the run)")
+    p.add_argument("--note", help="a note kept with the approval")
+    p.set_defaults(fn=cmd_approve)
     p = sub.add_parser("discover", help="list the source's objects, counts and what does not migrate")
     p.add_argument("spec")
     p.add_argument("--json", action="store_true", help="print one JSON object")

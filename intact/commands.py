@@ -157,6 +157,12 @@ def approve(rt: Any, migration_id: str, approved_by: str, note: str | None = Non
     rt.raise_event(
         migration_id, APPROVAL_EVENT, ApprovalBody(approved_by=approved_by, note=note).model_dump()
     )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # until the orchestration has taken the approval in
+        st = rt.get_status(migration_id)
+        if st is None or not awaiting_approval(st.runtime_status, st.custom_status):
+            return
+        time.sleep(0.05)
 
 
 def start_migration(rt: Any, spec: MigrationSpec) -> str:

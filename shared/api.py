@@ -46,6 +46,7 @@ class MigrationStatusBody(BaseModel):
     run_id: str | None = None
     objects: dict[str, dict[str, Any]] = {}
     traffic: dict[str, Any] = {}
+    reports: list[str] = Field(default=[], description="What to read now: preflight before approval")
     phase: dict[str, Any] | None = Field(default=None, description="The running load phase's own progress")
     created_time: str | None = None
     last_updated_time: str | None = None
@@ -86,6 +87,7 @@ def status_body(
         run_id=custom.get("run_id"),
         objects=objects or {},
         traffic=custom.get("traffic") or {},
+        reports=custom.get("reports") or [],
         phase=phase if isinstance(phase, dict) and runtime_status in ACTIVE else None,
         created_time=str(created) if created else None,
         last_updated_time=str(updated) if updated else None,

@@ -98,3 +98,29 @@ def test_cli_refuses_a_spec_with_a_literal_secret(tmp_path: Path) -> None:
     )
     assert code == 2
     assert "target.auth.client_secret" in err and "hunter2" not in err
+
+
+def test_COM_02_cli_waits_for_approval_then_approve_resumes_it(
+    azurite: Any, dataverse: Any, scope_id: str, tmp_path: Path
+) -> None:
+    """`migrate` stops before any write and says how to approve; `approve` — another process — resumes
+    the waiting run from the state directory and completes it."""
+    env = {**os.environ, STORAGE_VAR: azurite.connection_string, DEMO_TOKEN_VAR: "cli-token"}
+    spec = demo_spec(dataverse.url, migration_id=scope_id, approval="required").model_dump(mode="json")
+    spec_file = tmp_path / "migration.yaml"
+    spec_file.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    state = ["--state-dir", str(tmp_path / "state")]
+
+    code, waiting, err = _intact("migrate", str(spec_file), "--json", *state, env=env)
+    assert code == 3, err
+    assert waiting["awaiting_approval"] is True
+    assert any(r.endswith("preflight.md") for r in waiting["reports"])
+    assert all(c["loaded"] == 0 for c in waiting["objects"].values())
+
+    code, done, err = _intact("approve", scope_id, "--by", "Ops Lead", "--json", *state, env=env)
+    assert code == 0, err
+    assert done["runtime_status"] == "Completed"
+    assert done["objects"]["contacts"]["loaded"] > 0
+
+    code, _, err = _intact("approve", scope_id, "--by", "Ops Lead", *state, env=env)
+    assert code == 2 and "not awaiting approval" in err

@@ -109,3 +109,33 @@ def test_http_rejects_bad_specs_with_the_field_named(server: str, dataverse: Any
         resp = client.post("/api/migrations", content=b"not json")
         assert resp.status_code == 400
         assert client.get("/api/migrations/no-such-migration").status_code == 404
+
+
+def test_COM_02_http_approval_releases_a_waiting_migration(
+    server: str, dataverse: Any, scope_id: str
+) -> None:
+    spec = demo_spec(dataverse.url, migration_id=scope_id, approval="required").model_dump(mode="json")
+    with httpx.Client(base_url=server, timeout=30, headers={"x-functions-key": KEY}) as client:
+        started = client.post("/api/migrations", json=spec)
+        assert started.status_code == 202
+        assert client.post(f"/api/migrations/{scope_id}/approve", json={"note": "no name"}).status_code == 400
+        deadline = time.monotonic() + 120
+        status: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            status = client.get(f"/api/migrations/{scope_id}").json()
+            if status["stage"] == "awaiting approval":
+                break
+            time.sleep(0.2)
+        assert status["stage"] == "awaiting approval", status
+        assert any(r.endswith("preflight.md") for r in status["reports"])
+        assert all(c["loaded"] == 0 for c in status["objects"].values())  # nothing written yet
+        with httpx.Client(base_url=server, timeout=30) as anon:
+            assert (
+                anon.post(f"/api/migrations/{scope_id}/approve", json={"approved_by": "x"}).status_code == 401
+            )
+        ok = client.post(f"/api/migrations/{scope_id}/approve", json={"approved_by": "Ops Lead"})
+        assert ok.status_code == 202
+        done = _follow(client, started.json()["statusQueryGetUri"])
+        assert done["runtimeStatus"] == "Completed", done.get("output")
+        again = client.post(f"/api/migrations/{scope_id}/approve", json={"approved_by": "Ops Lead"})
+        assert again.status_code == 409
