@@ -156,7 +156,9 @@ def _close_api(tmp: Path) -> Harness:
 
     def faulty() -> CloseApi:
         fclock = _Clock()
-        config = MockConfig(max_skip=40, rate_limit=3, rate_window=0.5, faults="503:0.1,502:0.05,504:0.05")
+        config = MockConfig(
+            max_skip=40, rate_limit=2, rate_window=0.5, faults="503:0.1,502:0.05,504:0.05", fault_seed=1
+        )
         fmock = CloseMock(json.loads(json.dumps(dataset)), config)
         fmock.clock = fclock.now
         return _close_api_source(fmock, fclock)
