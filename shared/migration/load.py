@@ -70,11 +70,15 @@ def load_chunk(
             ref_cache[k] = dv.find_id(entity_set, id_column, key, value)
         return ref_cache[k]
 
+    raws = list(store.get_records(inp.target_path))  # one chunk: bounded by extract_chunk_size
+    rows = [TargetRow.model_validate(raw) for raw in raws]
+    found = idmap.get_many((obj_, sid) for row in rows for lk in row.lookups for obj_, sid in lk.candidates)
+    parent_cache.update({k: (e.table, e.target_id) if e else None for k, e in found.items()})
+
     quarantine: list[dict[str, Any]] = []
     groups: dict[tuple[str, str, str], list[TargetRow]] = {}
     bodies: dict[str, dict[str, Any]] = {}
-    for raw in store.get_records(inp.target_path):
-        row = TargetRow.model_validate(raw)
+    for raw, row in zip(raws, rows, strict=True):
         primary_id = row.primary_id or obj.primary_id
         body = {**row.payload, **row.reopen}
         problem: UnresolvedLookup | None = None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from azure.core.exceptions import ResourceNotFoundError
@@ -61,6 +62,17 @@ class IdMap:
         except ResourceNotFoundError:
             return None
         return IdMapEntry(object_name, source_id, row["Table"], row["TargetId"], row["RunId"])
+
+    def get_many(
+        self, keys: Iterable[tuple[str, str]], workers: int = 8
+    ) -> dict[tuple[str, str], IdMapEntry | None]:
+        """Several point reads at once: a load chunk resolves hundreds of parents, and one round
+        trip after another would make Table latency the chunk's critical path."""
+        wanted = list(dict.fromkeys(keys))
+        if len(wanted) <= 1:
+            return {k: self.get(*k) for k in wanted}
+        with ThreadPoolExecutor(max_workers=min(workers, len(wanted))) as pool:
+            return dict(zip(wanted, pool.map(lambda k: self.get(*k), wanted), strict=True))
 
     def entries(self, object_name: str) -> Iterable[IdMapEntry]:
         pk = self._pk(object_name)

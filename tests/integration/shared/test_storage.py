@@ -103,3 +103,13 @@ def test_COM_36_delta_window_opens_after_a_full_run_and_watermark_only_advances(
     delta = RunRef(migration_id="delta-m", run_id="d1", spec=spec, kind="delta", since=rec.watermark)
     again = finish_run(delta, settings, now_iso=(now + timedelta(hours=1)).isoformat(), max_cursor=None)
     assert again.watermark == rec.watermark and again.delta_until == rec.delta_until
+
+
+def test_id_map_get_many_answers_like_get_for_present_and_missing_keys(settings: StorageSettings) -> None:
+    idmap = IdMap(settings, "m-many")
+    idmap.upsert([IdMapEntry("leads", f"lead_{n}", "account", f"g{n}", "r1") for n in range(30)])
+    keys = [("leads", f"lead_{n}") for n in range(0, 40, 3)] + [("contacts", "lead_1"), ("leads", "lead_3")]
+    found = idmap.get_many(keys)
+    assert set(found) == set(keys)
+    assert all(found[k] == idmap.get(*k) for k in keys)
+    assert found[("leads", "lead_33")] is None and found[("contacts", "lead_1")] is None
