@@ -2,9 +2,10 @@
 
 from shared.mapping.owners import OwnerMap, OwnerMatch, SystemUser, match_users
 from shared.mapping.profile import ObjectMap, Profile, load_profile
-from shared.mapping.transform import PendingLookup, TargetRow, transform_record
+from shared.mapping.transform import FileRef, PendingLookup, TargetRow, transform_record
 
 __all__ = [
+    "FileRef",
     "ObjectMap",
     "OwnerMap",
     "OwnerMatch",

@@ -152,6 +152,31 @@ class StateMap(StateRule):
     close: list[FieldMap] = Field(default=[], description="opportunityclose columns for Win/Lose")
 
 
+class FileMap(_Model):
+    """The file a row carries (an annotation's attachment, COM-41): the source path of the staged file
+    reference (`_file`: `{blob, size, path}` set by extraction), and the columns that receive the body,
+    the file name and the MIME type. The load step reads the bytes from staging and writes them
+    within the org's upload limit (too large: quarantined with the size and the limit)."""
+
+    from_: str = Field(default="_file", alias="from")
+    body: str = "documentbody"
+    name_from: str | None = None
+    name_to: str = "filename"
+    mime_from: str | None = None
+    mime_to: str = "mimetype"
+
+
+class DedupeMap(_Model):
+    """Match a row against records already in Dynamics before writing it (e.g. Account by name +
+    website). `match` pairs a target column with the source path that fills it (converted as the
+    field map of that column converts it); every pair must be equal (case-insensitive) for a match.
+    `on_match: link` writes nothing and links the source record to the existing row (the id map points
+    there, children bind to it, rollback leaves it alone)."""
+
+    match: dict[str, str] = Field(min_length=1, description="target column → source path")
+    on_match: Literal["link"] = "link"
+
+
 class TargetMap(_Model):
     table: str
     entity_set: str
@@ -164,6 +189,8 @@ class TargetMap(_Model):
     owner: OwnerFields | None = None
     state: StateMap | None = None
     source_id_to: str | None = Field(default=None, description="Column that keeps the source id")
+    file: FileMap | None = None
+    dedupe: DedupeMap | None = None
 
 
 _TARGET_KEYS = set(TargetMap.model_fields)

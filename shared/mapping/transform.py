@@ -54,6 +54,19 @@ class PendingReference(BaseModel):
     field: str = ""
 
 
+class FileRef(BaseModel):
+    """A file the load step writes with the row: the staged bytes (`blob`, set by extraction) go into
+    `column` (base64), within the org's upload limit."""
+
+    column: str
+    blob: str | None = None
+    size: int | None = None
+    name: str | None = None
+    mime_type: str | None = None
+    path: str | None = None
+    """Where the file was in the source (for messages; never its content)."""
+
+
 class TargetRow(BaseModel):
     """One staged Dataverse write (a line of a target chunk)."""
 
@@ -71,6 +84,9 @@ class TargetRow(BaseModel):
     reopen: dict[str, Any] = {}
     """Columns sent with the upsert but not verified: the open state a closed row is reopened in."""
     follow_up: FollowUp | None = None
+    file: FileRef | None = None
+    dedupe: dict[str, str] = {}
+    """Target column → value to look for among existing rows before writing (DedupeMap)."""
 
 
 class Skipped(BaseModel):
@@ -181,6 +197,9 @@ def transform_record(
             )
         )
 
+    file = _file_ref(t, record, payload) if t.file is not None else None
+    dedupe = _dedupe_keys(t, payload, record) if t.dedupe is not None else {}
+
     owner_id = owner_status = None
     if t.owner is not None and owners is not None:
         source_user = next((str(v) for f in t.owner.from_ if (v := get_path(record, f))), None)
@@ -199,7 +218,47 @@ def transform_record(
         owner_status=owner_status,
         reopen=reopen,
         follow_up=follow_up,
+        file=file,
+        dedupe=dedupe,
     )
+
+
+def _file_ref(t: TargetMap, record: dict[str, Any], payload: dict[str, Any]) -> FileRef | None:
+    fm = t.file
+    assert fm is not None
+    staged = get_path(record, fm.from_)
+    if not isinstance(staged, dict):
+        return None
+    name = get_path(record, fm.name_from) if fm.name_from else None
+    mime = get_path(record, fm.mime_from) if fm.mime_from else None
+    if name:
+        payload[fm.name_to] = str(name)
+    if mime:
+        payload[fm.mime_to] = str(mime)
+    size = staged.get("size")
+    return FileRef(
+        column=fm.body,
+        blob=staged.get("blob"),
+        size=int(size) if size is not None else None,
+        name=str(name) if name else None,
+        mime_type=str(mime) if mime else None,
+        path=staged.get("path"),
+    )
+
+
+def _dedupe_keys(t: TargetMap, payload: dict[str, Any], record: dict[str, Any]) -> dict[str, str]:
+    """The match values as the row writes them (converted), else the raw source value; a key with
+    no value means no dedupe for this row (a blank never matches)."""
+    assert t.dedupe is not None
+    keys: dict[str, str] = {}
+    for column, path in t.dedupe.match.items():
+        value = payload.get(column)
+        if value in (None, ""):
+            value = get_path(record, path)
+        if value in (None, ""):
+            return {}
+        keys[column] = str(value).strip()
+    return keys
 
 
 def _fields(
