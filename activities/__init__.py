@@ -7,6 +7,7 @@ FatalErrors are raised with their code first in the message.
 
 from activities import (
     extract,
+    joins,
     load,
     migration_state,
     owners,
@@ -22,6 +23,7 @@ from activities.blueprint import bp
 __all__ = [
     "bp",
     "extract",
+    "joins",
     "load",
     "migration_state",
     "owners",

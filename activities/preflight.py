@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from activities._io import staging, target
 from activities.blueprint import bp
 from shared.errors import PreflightBlocked
+from shared.mapping.schema_plan import SchemaPlan
 from shared.migration.models import ExtractOutput, OwnerReport, RunRef
 from shared.preflight import run_preflight as preflight_step
 from shared.preflight import write_preflight_reports
@@ -22,6 +23,8 @@ class PreflightInput(BaseModel):
     extract: ExtractOutput
     owners: OwnerReport | None = None
     raise_on_blocking: bool = True
+    plan: SchemaPlan | None = None
+    """The run's schema plan (the profile's plus discovered property columns); None: the profile's."""
 
 
 class PreflightOutput(BaseModel):
@@ -39,7 +42,7 @@ def run_preflight(inp: dict[str, Any]) -> dict[str, Any]:
     args = PreflightInput.model_validate(inp)
     store, _ = staging(args.run.spec)
     with target(args.run.spec) as dv:
-        report = preflight_step(args.run, args.extract, args.owners, store, dv)
+        report = preflight_step(args.run, args.extract, args.owners, store, dv, plan=args.plan)
     paths = write_preflight_reports(report, args.run.prefix, store)
     if report.blocking and args.raise_on_blocking:
         raise PreflightBlocked(f"{report.blocked_message()}: {paths[1]}")

@@ -12,6 +12,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities.extract import extract_object, finish_extract, plan_extract
+from activities.joins import build_joins
 from activities.load import load_chunk, probe_target
 from activities.migration_state import finish_run, get_migration, register_run
 from activities.owners import match_owners
@@ -27,7 +28,7 @@ from orchestrators.blueprint import bp
 from shared.api import AWAITING_APPROVAL
 from shared.dataverse import Capabilities
 from shared.errors import PreflightBlocked
-from shared.mapping import load_profile
+from shared.mapping.profile import profile_for
 from shared.migration.models import (
     ChunkRef,
     ExtractOutput,
@@ -165,6 +166,7 @@ def gate_before_writes(
     extract: ExtractOutput,
     owners: OwnerReport,
     counts: dict[str, ObjectCounts],
+    plan: dict[str, Any] | None,
 ) -> Generator[Any, Any, list[str]]:
     """Nothing is written before these pass: preflight (blocking problems stop the run), a person's
     approval of the mapping unless the spec says auto (COM-02), and the custom schema the profile
@@ -180,6 +182,7 @@ def gate_before_writes(
             "extract": extract.model_dump(mode="json"),
             "owners": owners.model_dump(mode="json"),
             "raise_on_blocking": False,
+            "plan": plan,
         },
     )
     if not pre["ok"]:
@@ -191,15 +194,14 @@ def gate_before_writes(
     if run.spec.options.approval == "required":
         _status(context, run, AWAITING_APPROVAL, counts, reports=pre["reports"])
         yield from await_approval(context, run.spec.options.approval_timeout_hours)
-    plan = load_profile(run.spec.source.kind).schema_
-    if plan is not None and (plan.tables or plan.columns or plan.option_sets or plan.keys):
+    if plan:
         _status(context, run, "provisioning schema", counts)
         yield context.call_activity_with_retry(
             provision_schema,
             ACTIVITY_RETRY,
             {
                 "spec": run.spec.model_dump(mode="json"),
-                "plan": plan.model_dump(mode="json", by_alias=True),
+                "plan": plan,
                 "custom_table_cap": LICENCE_CAPS[run.spec.options.licence or "enterprise"],
             },
         )
@@ -208,7 +210,7 @@ def gate_before_writes(
 
 def run_stages(context: df.DurableOrchestrationContext, run: RunRef) -> Generator[Any, Any, RunSummary]:
     """Extract → owners → transform → load phase by phase, reconciling after each phase."""
-    profile = load_profile(run.spec.source.kind)
+    profile = profile_for(run.spec)
     counts: dict[str, ObjectCounts] = {}
     run_json = run.model_dump(mode="json")
 
@@ -239,15 +241,29 @@ def run_stages(context: df.DurableOrchestrationContext, run: RunRef) -> Generato
             )
         )
     )
+    staged_by = {o.staged for o in profile.objects}
     for name, info in extract.objects.items():
         rule = profile.skip_rule(name)
-        mapped = profile.object(name) is not None
+        mapped = name in staged_by
         counts[name] = ObjectCounts(
             source=info.records,
             quarantined=info.malformed,
             skipped=0 if mapped else info.records - info.malformed,
             skip_rule=rule.rule if rule else (None if mapped else "object_not_in_profile"),
         )
+    for o in profile.objects:  # a second mapping of one source object (PRAC-02): its own count
+        if o.staged != o.name and o.staged in extract.objects:
+            info = extract.objects[o.staged]
+            counts[o.name] = ObjectCounts(source=info.records - info.malformed)
+    plan = None
+    if any(o.joins for o in profile.objects):
+        _status(context, run, "indexing joins", counts)
+        joins = yield context.call_activity_with_retry(
+            build_joins, ACTIVITY_RETRY, {"run": run_json, "extract": extract.model_dump(mode="json")}
+        )
+        plan = joins["plan"]
+    elif profile.schema_ is not None and not profile.schema_.is_empty():
+        plan = profile.schema_.model_dump(mode="json", by_alias=True)
 
     _status(context, run, "matching owners", counts)
     owners = OwnerReport.model_validate(
@@ -259,14 +275,14 @@ def run_stages(context: df.DurableOrchestrationContext, run: RunRef) -> Generato
             )
         )
     )
-    early_reports = yield from gate_before_writes(context, run, extract, owners, counts)
+    early_reports = yield from gate_before_writes(context, run, extract, owners, counts, plan)
 
     _status(context, run, "transforming", counts)
     refs = [
         ChunkRef(run=run, object=o.name, chunk_no=n, path=p, owner_map_path=owners.owner_map_path)
         for o in profile.objects
-        if o.name in extract.objects
-        for n, p in enumerate(extract.objects[o.name].chunks)
+        if o.staged in extract.objects
+        for n, p in enumerate(extract.objects[o.staged].chunks)
     ]
     transformed = [
         TransformOutput.model_validate(x)

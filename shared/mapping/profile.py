@@ -29,8 +29,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from shared.errors import ConfigError
 from shared.mapping.convert import converter
+from shared.mapping.joins import JoinSpec
+from shared.mapping.paths import get_path
 from shared.mapping.schema_plan import SchemaPlan
-from shared.mapping.splits import SplitRule
+from shared.mapping.splits import Predicate, SplitRule
 from shared.mapping.state import StateRule
 from shared.mapping.valuemaps import ValueMap, parse_policy
 
@@ -90,8 +92,12 @@ class FieldMap(_Model):
 
 
 class LookupSource(_Model):
+    """One possible parent. `when` makes it conditional on the record (a polymorphic link: X2CRM's
+    `associationType`, SmartDesk's `regarding_type` name which object `associationId` points into)."""
+
     from_: str = Field(alias="from")
     object: str
+    when: Predicate | None = None
 
 
 class LookupMap(_Model):
@@ -177,6 +183,19 @@ class DedupeMap(_Model):
     on_match: Literal["link"] = "link"
 
 
+class PropertyColumns(_Model):
+    """PRAC-08/09, PROFI-14: every key of a pivot join becomes its own custom column on this table,
+    named `{prefix}_<PascalCase key>`, typed from the values seen (planned at run time, provisioned
+    before the load). `keys` limits it to those keys; `exclude` leaves keys out (counted, reported)."""
+
+    join: str
+    keys: list[str] = []
+    exclude: list[str] = []
+
+    def wants(self, key: str) -> bool:
+        return key not in self.exclude and (not self.keys or key in self.keys)
+
+
 class TargetMap(_Model):
     table: str
     entity_set: str
@@ -191,6 +210,7 @@ class TargetMap(_Model):
     source_id_to: str | None = Field(default=None, description="Column that keeps the source id")
     file: FileMap | None = None
     dedupe: DedupeMap | None = None
+    properties: PropertyColumns | None = None
 
 
 _TARGET_KEYS = set(TargetMap.model_fields)
@@ -199,8 +219,15 @@ _TARGET_KEYS = set(TargetMap.model_fields)
 class ObjectMap(_Model):
     name: str
     phase: int = Field(ge=1)
+    id_from: str = Field(default="id", alias="id", description="The source path of the record's id")
+    source: str | None = Field(
+        default=None,
+        description="The source object whose records this maps (default: `name`). Two objects may map "
+        "one source object, e.g. an organisation client → Account, then its person → Contact (PRAC-02)",
+    )
     targets: dict[str, TargetMap] = Field(min_length=1)
     split: list[SplitRule] = []
+    joins: list[JoinSpec] = []
 
     @model_validator(mode="before")
     @classmethod
@@ -223,9 +250,27 @@ class ObjectMap(_Model):
                 kind, name = rule.outcome()
                 if kind == "target" and name not in self.targets:
                     raise ValueError(f"split.{i}: {name!r} is not a target of {self.name}")
-                if kind == "skip" and name not in SKIP_RULES:
-                    raise ValueError(f"split.{i}: unknown skip rule {name!r}; known: {list(SKIP_RULES)}")
+                child = rule.when.has_children if rule.when is not None else None
+                if child is not None and not any(j.object == child and j.kind == "count" for j in self.joins):
+                    raise ValueError(f"split.{i}: has_children: {child} needs a count join on {child}")
+        joins = {j.name: j for j in self.joins}
+        if len(joins) != len(self.joins):
+            raise ValueError("a join name is used twice")
+        for tname, t in self.targets.items():
+            if t.properties is not None:
+                j = joins.get(t.properties.join)
+                if j is None or j.kind != "pivot":
+                    raise ValueError(f"{tname}.properties: {t.properties.join!r} is not a pivot join")
         return self
+
+    def source_id(self, record: dict[str, Any]) -> str:
+        value = get_path(record, self.id_from)
+        return "" if value is None else str(value)
+
+    @property
+    def staged(self) -> str:
+        """The source object whose staged records feed this object."""
+        return self.source or self.name
 
     # the first target stands for the object where one table is asked for (bulk probe, reports)
     @property
@@ -272,7 +317,7 @@ class ObjectMap(_Model):
 
 class SkipMap(_Model):
     object: str
-    rule: SkipRule
+    rule: str
     why: str
 
 
@@ -299,6 +344,9 @@ class Profile(_Model):
         default=None, alias="schema", description="Custom tables/columns/option sets/keys to provision"
     )
     objects: list[ObjectMap]
+    skip_rules: dict[str, str] = Field(
+        default={}, description="Named rules of this profile (name → why) a split may skip by"
+    )
     skip: list[SkipMap] = []
     placeholders: list[Placeholder] = []
 
@@ -314,7 +362,17 @@ class Profile(_Model):
     def _consistent(self) -> Profile:
         phase = {o.name: o.phase for o in self.objects}
         placeholders = {p.name for p in self.placeholders}
+        rules = set(SKIP_RULES) | set(self.skip_rules)
+        for sk in self.skip:
+            if sk.rule not in rules:
+                raise ValueError(f"skip[{sk.object}]: unknown skip rule {sk.rule!r}; known: {sorted(rules)}")
         for o in self.objects:
+            for i, rule in enumerate(o.split):
+                kind, name = rule.outcome()
+                if kind == "skip" and name not in rules:
+                    raise ValueError(
+                        f"{o.name}.split.{i}: unknown skip rule {name!r}; known: {sorted(rules)}"
+                    )
             for tname, t in o.targets.items():
                 for lk in t.lookups:
                     for src in lk.candidates():

@@ -53,11 +53,15 @@ class Predicate(_M):
             raise ValueError("the predicate needs a field")
         return self
 
-    def holds(self, record: dict[str, Any], children: ChildrenFn | None) -> bool:
+    def holds(
+        self, record: dict[str, Any], children: ChildrenFn | None, record_id: str | None = None
+    ) -> bool:
         if self.has_children is not None:
             if children is None:
                 raise ValueError(f"has_children: {self.has_children} needs the child index")
-            return children(self.has_children, str(record.get("id") or ""))
+            return children(
+                self.has_children, record_id if record_id is not None else str(record.get("id") or "")
+            )
         value = get_path(record, self.field or "")
         missing = value is None or (isinstance(value, str | list | dict) and not value)
         if self.empty is not None:
@@ -99,9 +103,14 @@ class SplitRule(_M):
         return "target", other
 
 
-def choose(rules: list[SplitRule], record: dict[str, Any], children: ChildrenFn | None = None) -> Outcome:
+def choose(
+    rules: list[SplitRule],
+    record: dict[str, Any],
+    children: ChildrenFn | None = None,
+    record_id: str | None = None,
+) -> Outcome:
     for rule in rules:
-        if rule.when is None or rule.when.holds(record, children):
+        if rule.when is None or rule.when.holds(record, children, record_id):
             return rule.outcome()
     raise AssertionError("a validated split ends with `otherwise`")  # pragma: no cover
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from shared.errors import InvalidField, UnmappedValue, UnresolvedLookup
 from shared.ids import target_id
 from shared.mapping.convert import converter
+from shared.mapping.joins import JOIN_FIELD, InferredType, column_name, convert_property
 from shared.mapping.owners import OwnerMap
 from shared.mapping.paths import get_path
 from shared.mapping.profile import CUSTOM_MARK, FieldMap, ObjectMap, TargetMap
@@ -113,15 +114,18 @@ def transform_record(
     prefix: str = "new",
     custom_columns: bool = False,
     children: ChildrenFn | None = None,
+    property_types: dict[str, dict[str, InferredType]] | None = None,
 ) -> TargetRow | Skipped:
-    sid = str(record.get("id") or "")
+    """`property_types`: per pivot join, each key's inferred column type (from the run's join index);
+    `children`: whether a parent has child rows (`has_children` splits)."""
+    sid = obj.source_id(record)
 
     def fail(cls: Callable[..., Exception], field: str | None, reason: str) -> Exception:
         return cls(reason, source=source, object=obj.name, source_id=sid, field=field)
 
     name = next(iter(obj.targets))
     if obj.split:
-        kind, outcome = choose(obj.split, record, children)
+        kind, outcome = choose(obj.split, record, children, sid)
         if kind == "skip":
             return Skipped(source_id=sid, rule=str(outcome))
         if kind == "quarantine":
@@ -149,6 +153,10 @@ def transform_record(
             raise fail(InvalidField, vm.from_, f"{vm.from_} is empty but {t.table}.{vm.to} is required")
     if t.source_id_to and (c := col(t.source_id_to)) is not None:
         payload[c] = sid
+    if t.properties is not None and custom_columns:
+        payload.update(
+            _properties(t, record, (property_types or {}).get(t.properties.join, {}), prefix, fail)
+        )
 
     reopen: dict[str, Any] = {}
     follow_up = None
@@ -221,6 +229,29 @@ def transform_record(
         file=file,
         dedupe=dedupe,
     )
+
+
+def _properties(
+    t: TargetMap,
+    record: dict[str, Any],
+    types: dict[str, InferredType],
+    prefix: str,
+    fail: Callable[..., Exception],
+) -> dict[str, Any]:
+    """PRAC-09: each key of the record's pivot join → its own typed column `{prefix}_<key>`."""
+    assert t.properties is not None
+    values = get_path(record, f"{JOIN_FIELD}.{t.properties.join}") or {}
+    out: dict[str, Any] = {}
+    for key, value in sorted(values.items()):
+        if not t.properties.wants(key) or _blank(value):
+            continue
+        kind = types.get(key, "string")
+        field = f"{t.properties.join}.{key}"
+        try:
+            out[f"{prefix}_{column_name(key).lower()}"] = convert_property(value, kind)
+        except ValueError as exc:
+            raise fail(InvalidField, field, f"property {key!r} {exc} (its column is {kind})") from None
+    return out
 
 
 def _file_ref(t: TargetMap, record: dict[str, Any], payload: dict[str, Any]) -> FileRef | None:
@@ -303,12 +334,11 @@ def _lookup(
     t: TargetMap, i: int, record: dict[str, Any], fail: Callable[..., Exception]
 ) -> PendingLookup | None:
     lk = t.lookups[i]
+    applicable = [src for src in lk.candidates() if src.when is None or src.when.holds(record, None)]
     found = [
-        (src.object, str(v))
-        for src in lk.candidates()
-        if (v := get_path(record, src.from_)) not in (None, "")
+        (src.object, str(v)) for src in applicable if (v := get_path(record, src.from_)) not in (None, "")
     ]
-    field = lk.candidates()[0].from_
+    field = (applicable or lk.candidates())[0].from_
     if not found and lk.placeholder is None:
         if lk.required:
             raise fail(UnresolvedLookup, field, f"{field} is empty but {t.table}.{lk.to} is required")

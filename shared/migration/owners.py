@@ -51,9 +51,9 @@ def match_owners(
     # how many records each source user owns, over the objects the profile maps
     owned: Counter[str] = Counter()
     for obj in profile.objects:
-        if obj.owner is None or obj.name not in extract.objects:
+        if obj.owner is None or obj.staged not in extract.objects:
             continue
-        for path in extract.objects[obj.name].chunks:
+        for path in extract.objects[obj.staged].chunks:
             for rec in store.get_records(path):
                 owner = next((str(v) for f in obj.owner.from_ if (v := get_path(rec, f))), "")
                 owned[owner] += 1

@@ -8,8 +8,10 @@ from typing import Any
 
 from shared.errors import RecordError
 from shared.mapping import OwnerMap, transform_record
+from shared.mapping.joins import JOIN_FIELD
 from shared.mapping.profile import profile_for
 from shared.mapping.transform import Skipped
+from shared.migration.joins import load_indexes
 from shared.migration.models import ChunkRef, TransformOutput
 from shared.storage import StagingStore
 
@@ -23,12 +25,22 @@ def transform_chunk(ref: ChunkRef, store: StagingStore) -> TransformOutput:
     owners = None
     if ref.owner_map_path:
         owners = OwnerMap.model_validate(store.get_json(ref.owner_map_path))
+    indexes = load_indexes(ref.run, obj, store) if obj.joins else {}
+    counts_by_object = {j.object: indexes[j.name] for j in obj.joins if j.kind == "count"}
+
+    def children(child: str, parent_id: str) -> bool:
+        return counts_by_object[child].value_for(parent_id) > 0
+
+    property_types = {n: dict(i.types) for n, i in indexes.items() if i.kind == "pivot"}
     rows: list[dict[str, Any]] = []
     quarantine: list[dict[str, Any]] = []
     skipped: Counter[str] = Counter()
     records = 0
     for record in store.get_records(ref.path):
         records += 1
+        if indexes:
+            sid = obj.source_id(record)
+            record = {**record, JOIN_FIELD: {n: i.value_for(sid) for n, i in indexes.items()}}
         try:
             row = transform_record(
                 obj,
@@ -38,8 +50,11 @@ def transform_chunk(ref: ChunkRef, store: StagingStore) -> TransformOutput:
                 owners=owners,
                 prefix=spec.options.publisher_prefix,
                 custom_columns=profile.write_custom_columns,
+                children=children if counts_by_object else None,
+                property_types=property_types,
             )
         except RecordError as err:
+            record.pop(JOIN_FIELD, None)
             quarantine.append({**err.attrs(), "stage": "transform", "record": record})
             continue
         if isinstance(row, Skipped):

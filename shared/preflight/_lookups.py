@@ -38,7 +38,7 @@ class LookupTally:
         if not self.check_parents:
             return
         for lk in t.lookups:
-            values = [(src, parent, get_path(record, src)) for src, parent in lk.sources]
+            values = [(src, parent, get_path(record, src)) for src, parent in lk.applicable(record)]
             given = [(src, parent, v) for src, parent, v in values if v not in (None, "")]
             if not given or lk.has_placeholder:
                 continue  # empty: the required-columns check's; a placeholder takes the rest

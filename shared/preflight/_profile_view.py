@@ -26,6 +26,11 @@ class LookupView:
     sources: tuple[tuple[str, str], ...]  # (source field, parent object), first present wins
     required: bool = False
     has_placeholder: bool = False
+    whens: tuple[Any, ...] = ()  # per source: the predicate that makes it apply (None: always)
+
+    def applicable(self, record: Mapping[str, Any]) -> list[tuple[str, str]]:
+        whens = self.whens or (None,) * len(self.sources)
+        return [s for s, w in zip(self.sources, whens, strict=True) if w is None or w.holds(record, None)]
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,14 @@ class ObjectView:
     phase: int
     targets: tuple[TargetView, ...]
     split: Any = None  # the profile's split rules, when the object has several targets
+    staged: str = ""  # the source object whose records feed it (default: its name)
+    id_from: str = "id"
+
+    def source_id(self, record: Mapping[str, Any]) -> str:
+        from shared.mapping.paths import get_path
+
+        value = get_path(record, self.id_from)
+        return "" if value is None else str(value)
 
     def targets_for(self, record: dict[str, Any]) -> tuple[TargetView, ...]:
         """The target a record lands in. A split that needs the child index (`has_children`)
@@ -99,6 +112,7 @@ def _target(obj: str, name: str, t: Any, prefix: str) -> TargetView:
                 sources=tuple((c.from_, c.object) for c in cands),
                 required=bool(lk.required),
                 has_placeholder=getattr(lk, "placeholder", None) is not None,
+                whens=tuple(getattr(c, "when", None) for c in cands),
             )
         )
     other = {_col(r.to, prefix) for r in getattr(t, "references", [])}
@@ -134,6 +148,8 @@ def profile_views(profile: Profile, prefix: str = "new") -> list[ObjectView]:
                     phase=obj.phase,
                     targets=tuple(_target(obj.name, n, t, prefix) for n, t in targets.items()),
                     split=getattr(obj, "split", None) or None,
+                    staged=getattr(obj, "staged", obj.name),
+                    id_from=getattr(obj, "id_from", "id"),
                 )
             )
     return out

@@ -117,8 +117,8 @@ def assess(
     owned_ids: dict[str, list[str]] = defaultdict(list)
 
     for obj in views:  # load order: parents before children
-        for rec in records(obj.name):
-            sid = str(rec.get("id") or "")
+        for rec in records(obj.staged or obj.name):
+            sid = obj.source_id(rec)
             links.observe_id(obj.name, sid)
             files.observe(obj.name, sid, rec)
             for t in obj.targets_for(rec):

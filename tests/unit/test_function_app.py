@@ -19,6 +19,7 @@ EXPECTED = {
     "provision_schema": {"activityTrigger"},
     "run_preflight": {"activityTrigger"},
     "transform_chunk": {"activityTrigger"},
+    "build_joins": {"activityTrigger"},
     "load_chunk": {"activityTrigger"},
     "reconcile_phase": {"activityTrigger"},
     "write_reports": {"activityTrigger"},

@@ -136,6 +136,7 @@ def test_has_children_predicate_asks_the_child_index() -> None:
     obj = {
         "targets": {"account": ACCOUNT, "lead": {**ACCOUNT, "table": "lead"}},
         "split": [{"when": {"has_children": "sessions"}, "table": "account"}, {"otherwise": "lead"}],
+        "joins": [{"name": "sessions", "object": "sessions", "on": "client_id"}],
     }
     with_sessions = _one(obj, {"id": "1"}, children=lambda child, sid: sid == "1")
     without = _one(obj, {"id": "2"}, children=lambda child, sid: sid == "1")

@@ -1,0 +1,111 @@
+"""Join step: build, once per run after extraction, the indexes the profile's joins declare, and the
+typed property columns they imply (PRAC-08/09) — so the schema is planned and provisioned before any
+record moves, and every transform chunk reads a small index instead of re-reading other objects.
+
+    out = build_joins(run, extract, store)       # JoinsOutput: index paths + the run's schema plan
+    indexes = load_indexes(run, obj, store)      # in transform_chunk: {join name: JoinIndex}
+
+Layout: `staging/{migration}/{run}/joins/{object}/{join}.json`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from itertools import chain
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.mapping.joins import JoinIndex, build_index, column_name
+from shared.mapping.profile import ObjectMap, Profile, profile_for
+from shared.mapping.schema_plan import CustomColumn, SchemaPlan
+from shared.migration.models import ExtractOutput, RunRef
+from shared.storage import StagingStore
+
+_PROPERTY_TYPES = {"date": "date", "decimal": "decimal", "string": "string", "memo": "memo"}
+
+
+class JoinsOutput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    indexes: dict[str, dict[str, str]] = {}
+    """object → join name → index path."""
+    plan: dict[str, Any] | None = None
+    """The run's schema plan: the profile's own plus the property columns (None: nothing to plan)."""
+    properties: dict[str, dict[str, str]] = {}
+    """object.join → key → inferred type: what discovery found, for the report and the admin."""
+
+
+def index_path(run: RunRef, obj: str, join: str) -> str:
+    return f"{run.prefix}/joins/{obj}/{join}.json"
+
+
+def build_joins(run: RunRef, extract: ExtractOutput, store: StagingStore) -> JoinsOutput:
+    profile = profile_for(run.spec)
+
+    def rows(name: str) -> Iterable[dict[str, Any]]:
+        info = extract.objects.get(name)
+        return chain.from_iterable(store.get_records(p) for p in (info.chunks if info else []))
+
+    out = JoinsOutput()
+    built: dict[tuple[str, str], JoinIndex] = {}
+    for obj in profile.objects:
+        for join in obj.joins:
+            index = build_index(join, rows(join.object))
+            path = index_path(run, obj.name, join.name)
+            store.put_json(path, index.model_dump(mode="json"))
+            out.indexes.setdefault(obj.name, {})[join.name] = path
+            built[(obj.name, join.name)] = index
+            if index.types:
+                out.properties[f"{obj.name}.{join.name}"] = dict(index.types)
+    plan = run_plan(profile, built)
+    out.plan = None if plan.is_empty() else plan.model_dump(mode="json", by_alias=True)
+    return out
+
+
+def run_plan(profile: Profile, indexes: dict[tuple[str, str], JoinIndex]) -> SchemaPlan:
+    """The profile's schema plan plus one column per property key per table that takes properties."""
+    base = profile.schema_ or SchemaPlan()
+    have = {(c.table, c.name.lower()) for c in base.columns}
+    extra: list[CustomColumn] = []
+    for obj in profile.objects:
+        for t in obj.targets.values():
+            if t.properties is None:
+                continue
+            index = indexes.get((obj.name, t.properties.join))
+            for key, kind in sorted((index.types if index else {}).items()):
+                name = column_name(key)
+                if not t.properties.wants(key) or (t.table, name.lower()) in have:
+                    continue
+                have.add((t.table, name.lower()))
+                extra.append(
+                    CustomColumn.model_validate(
+                        {
+                            "table": t.table,
+                            "name": name,
+                            "seed_name": key,
+                            "display_name": key.replace("_", " ").strip().capitalize()[:100] or name,
+                            "description": f"The source property {key!r} of {obj.staged}, typed from its "
+                            f"values as {kind} (PRAC-08).",
+                            "type": _PROPERTY_TYPES[kind],
+                            **({"max_length": 4000} if kind == "string" else {}),
+                        }
+                    )
+                )
+    if not extra:
+        return base
+    return SchemaPlan.model_validate(
+        {**base.model_dump(mode="json", by_alias=True), "columns": [*base.columns, *extra]}
+    )
+
+
+def load_indexes(run: RunRef, obj: ObjectMap, store: StagingStore) -> dict[str, JoinIndex]:
+    out: dict[str, JoinIndex] = {}
+    for join in obj.joins:
+        doc = store.get_json(index_path(run, obj.name, join.name))
+        if doc is None:
+            raise RuntimeError(f"join index {join.name} of {obj.name} was not built for this run")
+        out[join.name] = JoinIndex.model_validate(doc)
+    return out
+
+
+__all__ = ["JoinsOutput", "build_joins", "index_path", "load_indexes", "run_plan"]
