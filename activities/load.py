@@ -6,7 +6,7 @@ from typing import Any
 
 from activities._io import staging, target
 from activities.blueprint import bp
-from shared.mapping import load_profile
+from shared.mapping.profile import profile_for
 from shared.migration.context import dataverse_client
 from shared.migration.lifecycle import probe_target as probe_step
 from shared.migration.load import load_chunk as load_step
@@ -19,7 +19,7 @@ def probe_target(inp: dict[str, Any]) -> dict[str, Any]:
     spec = MigrationSpec.model_validate(inp)
     clients = [dataverse_client(spec, n) for n in range(len(spec.target.user_auths))]
     try:
-        tables = [o.table for o in load_profile(spec.source.kind).objects]
+        tables = sorted({t for o in profile_for(spec).objects for t in o.tables})
         return probe_step(clients, tables).model_dump(mode="json")
     finally:
         for dv in clients:

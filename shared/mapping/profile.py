@@ -25,7 +25,15 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from shared.errors import ConfigError
 from shared.mapping.convert import converter
@@ -359,7 +367,8 @@ class Profile(_Model):
         return v
 
     @model_validator(mode="after")
-    def _consistent(self) -> Profile:
+    def _consistent(self, info: ValidationInfo) -> Profile:
+        prefix = (info.context or {}).get("prefix", CUSTOM_MARK)
         phase = {o.name: o.phase for o in self.objects}
         placeholders = {p.name for p in self.placeholders}
         rules = set(SKIP_RULES) | set(self.skip_rules)
@@ -389,7 +398,7 @@ class Profile(_Model):
                         raise ValueError(f"{o.name}.{tname}.{lk.to}: no placeholder {lk.placeholder!r}")
                 for vm in t.value_maps:
                     parse_policy(vm.unmapped)
-                missing = sorted(set(self.custom_columns(t)) - self._planned(t.table))
+                missing = sorted(set(self.custom_columns(t)) - self._planned(t.table, prefix))
                 if missing:
                     raise ValueError(
                         f"{o.name}.{tname} writes custom columns the schema plan does not declare on "
@@ -407,9 +416,19 @@ class Profile(_Model):
         mark = CUSTOM_MARK + "_"
         return [n.removeprefix(mark).lower() for n in names if n.startswith(mark)]
 
-    def _planned(self, table: str) -> set[str]:
+    def _planned(self, table: str, prefix: str) -> set[str]:
+        """The plan's custom columns on `table` (a standard table, or a plan table by its prefixed
+        logical name), lowercase, with the primary name column of a plan table."""
         plan = self.schema_
-        return {c.name.lower() for c in plan.columns if c.table == table} if plan else set()
+        if plan is None:
+            return set()
+
+        def named(ref: str) -> bool:
+            return ref == table or f"{prefix}_{ref.lower()}" == table
+
+        names = {c.name.lower() for c in plan.columns if named(c.table)}
+        names |= {t.primary_name.name.lower() for t in plan.tables if named(t.name)}
+        return names
 
     def object(self, name: str) -> ObjectMap | None:
         return next((o for o in self.objects if o.name == name), None)
@@ -475,9 +494,9 @@ def _describe(exc: ValidationError, data: Any) -> str:
     return "; ".join(problems)
 
 
-def parse_profile(data: Any, *, where: str) -> Profile:
+def parse_profile(data: Any, *, where: str, prefix: str = CUSTOM_MARK) -> Profile:
     try:
-        return Profile.model_validate(data)
+        return Profile.model_validate(data, context={"prefix": prefix})
     except ValidationError as exc:
         raise ConfigError(f"mapping profile {where} is invalid: {_describe(exc, data)}") from None
 
@@ -491,19 +510,36 @@ def _raw(source: str) -> str:
 
 
 @cache
-def _load(source: str, overrides: str) -> Profile:
+def _load(source: str, overrides: str, prefix: str) -> Profile:
     data = json.loads(_raw(source))
     where = f"{source}.yaml"
     extra = json.loads(overrides)
     if extra:
         data = merge_overrides(data, extra)
         where += " with the spec's profile_overrides"
-    return parse_profile(data, where=where)
+    parse_profile(data, where=where)  # errors name the file as people wrote it, `{prefix}` and all
+    return parse_profile(_with_prefix(data, prefix), where=where, prefix=prefix)
 
 
-def load_profile(source: str, overrides: dict[str, Any] | None = None) -> Profile:
-    """The source's profile, with a customer's overrides merged over it (validated, cached)."""
-    return _load(source, json.dumps(overrides or {}, sort_keys=True))
+_PREFIXED_KEYS = frozenset({"table", "entity_set", "primary_id", "bind", "tables"})
+"""Where `{prefix}` names a custom table (or its id, entity set, navigation property) and is replaced
+when the profile is loaded. Column names keep `{prefix}`: `write_custom_columns` decides on them."""
+
+
+def _with_prefix(data: Any, prefix: str, key: str | None = None) -> Any:
+    if isinstance(data, dict):
+        return {k: _with_prefix(v, prefix, k) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_with_prefix(v, prefix, key) for v in data]
+    if isinstance(data, str) and key in _PREFIXED_KEYS:
+        return data.replace(CUSTOM_MARK, prefix)
+    return data
+
+
+def load_profile(source: str, overrides: dict[str, Any] | None = None, prefix: str = "new") -> Profile:
+    """The source's profile, with a customer's overrides merged over it and custom tables named with
+    the publisher prefix (validated, cached)."""
+    return _load(source, json.dumps(overrides or {}, sort_keys=True), prefix)
 
 
 def _cache_clear() -> None:
@@ -517,4 +553,5 @@ load_profile.cache_clear = _cache_clear  # type: ignore[attr-defined]
 def profile_for(spec: Any) -> Profile:
     """The profile a migration spec runs with (`options.profile_overrides`, when the spec has it)."""
     overrides = getattr(getattr(spec, "options", None), "profile_overrides", None)
-    return load_profile(spec.source.kind, overrides or None)
+    prefix = getattr(getattr(spec, "options", None), "publisher_prefix", None) or "new"
+    return load_profile(spec.source.kind, overrides or None, prefix)

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from shared.dataverse import DataverseClient
 from shared.errors import PreflightBlocked
-from shared.mapping import OwnerMap, SystemUser, load_profile, match_users
+from shared.mapping import OwnerMap, SystemUser, match_users
 from shared.mapping.paths import get_path
+from shared.mapping.profile import profile_for
 from shared.migration.models import ExtractOutput, OwnerReport, RunRef
 from shared.preflight import blocking_owners, owner_block_message
 from shared.sources import SourceUser, open_source
@@ -32,7 +33,7 @@ def match_owners(
     """Match, count, save the owner map and the owner report; then, when `enforce`, raise
     PreflightBlocked if the owners alone block the run (the behaviour before preflight existed)."""
     spec = run.spec
-    profile = load_profile(spec.source.kind)
+    profile = profile_for(spec)
     users = open_source(spec.source, base_dir).users()
     rows = dv.list_all(
         "systemusers", select=["systemuserid", "internalemailaddress", "domainname", "isdisabled"]

@@ -16,8 +16,9 @@ from itertools import chain
 from typing import Any
 
 from shared.dataverse import DataverseClient
-from shared.mapping import Profile, load_profile
+from shared.mapping import Profile
 from shared.mapping.paths import get_path
+from shared.mapping.profile import profile_for
 from shared.mapping.schema_plan import SchemaPlan, parse_schema_plan
 from shared.migration.models import ExtractOutput, OwnerReport, RunRef
 from shared.preflight._attachments import AttachmentTally, check_attachments
@@ -52,7 +53,7 @@ def run_preflight(
     `owners` is the owners step's report (matching is never redone here). `profile` defaults to the
     source's, `plan` to the profile's schema plan, `value_maps` to the profile's value maps."""
     options = run.spec.options
-    profile = profile or load_profile(run.spec.source.kind)
+    profile = profile or profile_for(run.spec)
     if plan is None:
         raw = getattr(profile, "schema_", None)  # the profile's `schema:` block, when it has one
         plan = raw if isinstance(raw, SchemaPlan) else parse_schema_plan(raw) if raw else None
