@@ -141,6 +141,20 @@ def test_COM_38_COM_39_migrate_rerun_rollback(runtime: Any, dataverse: Any, scop
     }
     placeholder = placeholder_id(scope_id, "close", "no_company")
     assert ours <= set(accounts)
+    # CLOSE-01/05 (COM-13): the profile's custom columns were provisioned before the load and written
+    status_of = {
+        r["accountid"]: r["new_closeoriginalstatus"]
+        for r in _rows(dataverse.url, "accounts", "accountid,new_closeoriginalstatus")
+    }
+    for lead in exp["leads"]:
+        if target_id(scope_id, "close", "leads", lead["id"]) in ours:
+            assert status_of[target_id(scope_id, "close", "leads", lead["id"])] == lead["status_label"]
+    kept_ids = {
+        r["contactid"]: r["new_closecontactid"]
+        for r in _rows(dataverse.url, "contacts", "contactid,new_closecontactid")
+    }
+    for cid in exp["good"]:
+        assert kept_ids[target_id(scope_id, "close", "contacts", cid)] == cid
     assert placeholder in accounts  # CLOSE-04: one placeholder for contacts with no account
     for cid, (lead_id, c) in exp["good"].items():
         row = contact_rows[target_id(scope_id, "close", "contacts", cid)]
