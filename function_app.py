@@ -123,7 +123,9 @@ async def approve_mapping(req: func.HttpRequest, client: df.DurableOrchestration
     try:
         body = ApprovalBody.model_validate(req.get_json())
     except ValueError as exc:
-        return _json(400, {"error": "invalid_body", "message": f"expected {{approved_by, note?}}: {exc}"})
+        return _json(
+            400, {"error": "invalid_body", "message": f"expected {{approved_by, note?, mapping?}}: {exc}"}
+        )
     status = await client.get_status(migration_id)
     rs = _runtime_status(status)
     if rs is None:

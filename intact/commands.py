@@ -147,15 +147,24 @@ def follow(
         time.sleep(0.2)
 
 
-def approve(rt: Any, migration_id: str, approved_by: str, note: str | None = None) -> None:
-    """Release a migration that waits for its mapping to be approved (COM-02)."""
+def approve(
+    rt: Any,
+    migration_id: str,
+    approved_by: str,
+    note: str | None = None,
+    mapping: dict[str, Any] | None = None,
+) -> None:
+    """Release a migration that waits for its mapping to be approved (COM-02), with the person's
+    edited mapping proposal when they give one."""
     st = rt.get_status(migration_id)
     if st is None:
         raise ConfigError(f"no migration {migration_id} in this state directory")
     if not awaiting_approval(st.runtime_status, st.custom_status):
         raise ConfigError(f"migration {migration_id} is not awaiting approval ({st.runtime_status})")
     rt.raise_event(
-        migration_id, APPROVAL_EVENT, ApprovalBody(approved_by=approved_by, note=note).model_dump()
+        migration_id,
+        APPROVAL_EVENT,
+        ApprovalBody(approved_by=approved_by, note=note, mapping=mapping).model_dump(),
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # until the orchestration has taken the approval in

@@ -17,6 +17,7 @@ from activities.load import load_chunk, probe_target
 from activities.migration_state import finish_run, get_migration, register_run
 from activities.owners import match_owners
 from activities.preflight import run_preflight
+from activities.proposal import apply_mapping, propose_mapping
 from activities.reconcile import reconcile_phase
 from activities.reports import write_reports
 from activities.schema import provision_schema
@@ -166,13 +167,76 @@ def gate_before_writes(
     extract: ExtractOutput,
     owners: OwnerReport,
     counts: dict[str, ObjectCounts],
+) -> Generator[Any, Any, tuple[RunRef, list[str]]]:
+    """Nothing is written before these pass: preflight (blocking problems stop the run), a person's
+    approval of the mapping unless the spec says auto (COM-02) — with the proposal for the fields the
+    profile leaves out beside the preflight report, and the person's edits applied to the run's spec
+    (then planned and checked again) — and the custom schema the mapping needs, provisioned and
+    published (COM-13). Delta runs went through them with their full run.
+
+    Returns the run as approved (its spec may carry the approved mapping) and the reports so far."""
+    plan = yield from plan_schema(context, run, extract, counts)
+    if run.kind != "full":
+        return run, []
+    reports = yield from preflight(context, run, extract, owners, counts, plan)
+    if run.spec.options.approval == "required":
+        proposal = yield context.call_activity_with_retry(
+            propose_mapping, ACTIVITY_RETRY, run.model_dump(mode="json")
+        )
+        reports = [*reports, proposal["path"]]
+        _status(context, run, AWAITING_APPROVAL, counts, reports=reports)
+        approval = yield from await_approval(context, run.spec.options.approval_timeout_hours)
+        if approval.get("mapping"):
+            applied = yield context.call_activity(
+                apply_mapping, {"spec": run.spec.model_dump(mode="json"), "mapping": approval["mapping"]}
+            )
+            run = run.model_copy(update={"spec": MigrationSpec.model_validate(applied["spec"])})
+            plan = yield from plan_schema(context, run, extract, counts)
+            reports = yield from preflight(context, run, extract, owners, counts, plan)
+    if plan:
+        _status(context, run, "provisioning schema", counts)
+        yield context.call_activity_with_retry(
+            provision_schema,
+            ACTIVITY_RETRY,
+            {
+                "spec": run.spec.model_dump(mode="json"),
+                "plan": plan,
+                "custom_table_cap": LICENCE_CAPS[run.spec.options.licence or "enterprise"],
+            },
+        )
+    return run, reports
+
+
+def plan_schema(
+    context: df.DurableOrchestrationContext,
+    run: RunRef,
+    extract: ExtractOutput,
+    counts: dict[str, ObjectCounts],
+) -> Generator[Any, Any, dict[str, Any] | None]:
+    """The run's schema plan: the profile's own, plus the property columns its joins discover
+    (PRAC-08); building the join indexes here also readies them for the transform."""
+    profile = profile_for(run.spec)
+    if any(o.joins for o in profile.objects):
+        _status(context, run, "indexing joins", counts)
+        joins = yield context.call_activity_with_retry(
+            build_joins,
+            ACTIVITY_RETRY,
+            {"run": run.model_dump(mode="json"), "extract": extract.model_dump(mode="json")},
+        )
+        return joins["plan"]  # type: ignore[no-any-return]
+    if profile.schema_ is not None and not profile.schema_.is_empty():
+        return profile.schema_.model_dump(mode="json", by_alias=True)
+    return None
+
+
+def preflight(
+    context: df.DurableOrchestrationContext,
+    run: RunRef,
+    extract: ExtractOutput,
+    owners: OwnerReport,
+    counts: dict[str, ObjectCounts],
     plan: dict[str, Any] | None,
 ) -> Generator[Any, Any, list[str]]:
-    """Nothing is written before these pass: preflight (blocking problems stop the run), a person's
-    approval of the mapping unless the spec says auto (COM-02), and the custom schema the profile
-    needs, provisioned and published (COM-13). Delta runs went through them with their full run."""
-    if run.kind != "full":
-        return []
     _status(context, run, "preflight", counts)
     pre = yield context.call_activity_with_retry(
         run_preflight,
@@ -190,20 +254,6 @@ def gate_before_writes(
         raise PreflightBlocked(
             f"{pre['blocking']} blocking problem(s) before any record moved; the report: "
             f"{pre['reports'][-1]}. Fix them and run `intact migrate` again."
-        )
-    if run.spec.options.approval == "required":
-        _status(context, run, AWAITING_APPROVAL, counts, reports=pre["reports"])
-        yield from await_approval(context, run.spec.options.approval_timeout_hours)
-    if plan:
-        _status(context, run, "provisioning schema", counts)
-        yield context.call_activity_with_retry(
-            provision_schema,
-            ACTIVITY_RETRY,
-            {
-                "spec": run.spec.model_dump(mode="json"),
-                "plan": plan,
-                "custom_table_cap": LICENCE_CAPS[run.spec.options.licence or "enterprise"],
-            },
         )
     return list(pre["reports"])
 
@@ -255,15 +305,6 @@ def run_stages(context: df.DurableOrchestrationContext, run: RunRef) -> Generato
         if o.staged != o.name and o.staged in extract.objects:
             info = extract.objects[o.staged]
             counts[o.name] = ObjectCounts(source=info.records - info.malformed)
-    plan = None
-    if any(o.joins for o in profile.objects):
-        _status(context, run, "indexing joins", counts)
-        joins = yield context.call_activity_with_retry(
-            build_joins, ACTIVITY_RETRY, {"run": run_json, "extract": extract.model_dump(mode="json")}
-        )
-        plan = joins["plan"]
-    elif profile.schema_ is not None and not profile.schema_.is_empty():
-        plan = profile.schema_.model_dump(mode="json", by_alias=True)
 
     _status(context, run, "matching owners", counts)
     owners = OwnerReport.model_validate(
@@ -275,7 +316,9 @@ def run_stages(context: df.DurableOrchestrationContext, run: RunRef) -> Generato
             )
         )
     )
-    early_reports = yield from gate_before_writes(context, run, extract, owners, counts, plan)
+    run, early_reports = yield from gate_before_writes(context, run, extract, owners, counts)
+    profile = profile_for(run.spec)  # as approved
+    run_json = run.model_dump(mode="json")
 
     _status(context, run, "transforming", counts)
     refs = [

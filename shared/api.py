@@ -6,7 +6,7 @@ import math
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.errors import ConfigError
 from shared.spec import MigrationSpec, parse_spec
@@ -22,6 +22,20 @@ class ApprovalBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     approved_by: str = Field(min_length=1, max_length=200)
     note: str | None = Field(default=None, max_length=2000)
+    mapping: dict[str, Any] | None = Field(
+        default=None,
+        description="The run's mapping proposal as the person edited it (entries with status: approved "
+        "are applied to the run before anything is written); absent: the mapping as proposed by the profile",
+    )
+
+    @field_validator("mapping")
+    @classmethod
+    def _mapping_shape(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        if v is not None:
+            from shared.mapping.proposer import MappingProposal
+
+            MappingProposal.model_validate(v)  # the shape now; the run checks it against its profile
+        return v
 
 
 def awaiting_approval(runtime_status: str | None, custom_status: Any) -> bool:

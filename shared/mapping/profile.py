@@ -536,6 +536,12 @@ def _with_prefix(data: Any, prefix: str, key: str | None = None) -> Any:
     return data
 
 
+def raw_profile(source: str) -> dict[str, Any]:
+    """The profile as written (before overrides and validation): what an override merges over."""
+    data = json.loads(_raw(source))
+    return data if isinstance(data, dict) else {}
+
+
 def load_profile(source: str, overrides: dict[str, Any] | None = None, prefix: str = "new") -> Profile:
     """The source's profile, with a customer's overrides merged over it and custom tables named with
     the publisher prefix (validated, cached)."""

@@ -20,6 +20,8 @@ EXPECTED = {
     "run_preflight": {"activityTrigger"},
     "transform_chunk": {"activityTrigger"},
     "build_joins": {"activityTrigger"},
+    "propose_mapping": {"activityTrigger"},
+    "apply_mapping": {"activityTrigger"},
     "load_chunk": {"activityTrigger"},
     "reconcile_phase": {"activityTrigger"},
     "write_reports": {"activityTrigger"},

@@ -72,6 +72,16 @@ def _activities(chunks: dict[str, int], dop_hint: int = 2) -> dict[str, Any]:
             "summary": {},
         },
         "provision_schema": lambda _: {"created": [], "present": [], "changed": [], "counts": {}},
+        "propose_mapping": lambda _: {"path": "mapping-proposal.yaml", "entries": 3, "new_columns": 1},
+        "apply_mapping": lambda inp: {
+            "spec": {
+                **inp["spec"],
+                "options": {**inp["spec"]["options"], "profile_overrides": {"write_custom_columns": False}},
+            },
+            "applied": 1,
+            "notes": [],
+        },
+        "build_joins": lambda _: {"indexes": {}, "plan": None, "properties": {}},
         "transform_chunk": transform,
         "load_chunk": load,
         "reconcile_phase": lambda inp: {"objects": inp["objects"], "report_path": "r"},
@@ -182,14 +192,36 @@ def test_COM_02_nothing_is_written_before_a_person_approves_the_mapping(
     names = [n for n, _ in waiting.calls]
     assert "run_preflight" in names
     assert not {"transform_chunk", "load_chunk", "provision_schema"} & set(names)
-    assert any(s["stage"] == "awaiting approval" and "preflight.md" in s["reports"] for s in waiting.statuses)
+    assert any(
+        s["stage"] == "awaiting approval" and {"preflight.md", "mapping-proposal.yaml"} <= set(s["reports"])
+        for s in waiting.statuses
+    )
 
     approved = FakeContext({"spec": spec}, _activities({"leads": 2, "contacts": 2}), orchestrators)
     approved.events["MappingApproved"] = {"approved_by": "ops lead"}
     out = approved.run(user_function(migration))
     names = [n for n, _ in approved.calls]
     assert names.index("MappingApproved") < names.index("load_chunk")
-    assert out["reports"][:2] == ["preflight.json", "preflight.md"]
+    assert out["reports"][:3] == ["preflight.json", "preflight.md", "mapping-proposal.yaml"]
+    assert "apply_mapping" not in names  # approved as proposed: the profile as it is
+
+
+def test_COM_02_an_edited_mapping_is_applied_and_checked_again_before_any_write(
+    orchestrators: dict[str, Any],
+) -> None:
+    spec = {**SPEC, "options": {"approval": "required"}}
+    ctx = FakeContext({"spec": spec}, _activities({"leads": 2}), orchestrators)
+    ctx.events["MappingApproved"] = {"approved_by": "ops lead", "mapping": {"format": "x", "entries": []}}
+    ctx.run(user_function(migration))
+    names = [n for n, _ in ctx.calls]
+    applied = names.index("apply_mapping")
+    assert names.index("MappingApproved") < applied
+    assert names.count("run_preflight") == 2 and names.index("run_preflight", applied) < names.index(
+        "transform_chunk"
+    )
+    # everything after approval runs with the approved spec
+    transform_spec = next(inp for n, inp in ctx.calls if n == "transform_chunk")["run"]["spec"]
+    assert transform_spec["options"]["profile_overrides"] == {"write_custom_columns": False}
 
 
 def test_COM_13_preflight_blocking_stops_the_run_before_any_write(orchestrators: dict[str, Any]) -> None:

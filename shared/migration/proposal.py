@@ -1,0 +1,94 @@
+"""The mapping a person approves (COM-02): propose it during the run, apply their edits on approval.
+
+While a run waits for approval, `propose_for_run` writes the proposer's document beside the preflight
+report — target columns for every source field the profile does not cover, with a confidence and a
+reason. The person edits it (`status: approved`, another target) and hands it back with the approval
+(`intact approve ID --by NAME --mapping FILE`, or `"mapping"` in the approve request's body);
+`apply_mapping` turns it into the spec's profile overrides, validated by loading the profile, before
+anything is provisioned or written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from shared.dataverse import DataverseClient
+from shared.errors import ConfigError
+from shared.mapping.approval import overrides_from_proposal
+from shared.mapping.profile import profile_for
+from shared.mapping.proposer import MappingProposal, object_tables_for, propose, read_target_columns
+from shared.migration.models import RunRef
+from shared.sources.report import discover_source
+from shared.spec import MigrationSpec
+from shared.storage import StagingStore
+
+SAMPLE_SIZE = 200
+
+
+class ProposalOutput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    path: str
+    entries: int
+    new_columns: int
+
+
+class AppliedMapping(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    spec: MigrationSpec
+    applied: int
+    notes: list[str] = []
+
+
+def proposal_path(run: RunRef) -> str:
+    return f"{run.prefix}/reports/mapping-proposal.yaml"
+
+
+def propose_for_run(
+    run: RunRef, store: StagingStore, dv: DataverseClient, base_dir: Path | None = None
+) -> ProposalOutput:
+    found = discover_source(run.spec.source, base_dir, sample_size=SAMPLE_SIZE)
+    profile = profile_for(run.spec)
+    tables = object_tables_for(found.source, profile)
+    wanted = sorted({t for o in found.objects for t in _as_list(tables.get(o.name))})
+    proposal = propose(found, profile, read_target_columns(dv, wanted), object_tables=tables)
+    path = proposal_path(run)
+    store.put_bytes(path, proposal.to_yaml().encode("utf-8"))
+    return ProposalOutput(
+        path=path,
+        entries=len(proposal.entries),
+        new_columns=sum(e.is_new for e in proposal.entries),
+    )
+
+
+def parse_mapping(document: Any) -> MappingProposal:
+    """An edited proposal from a request body or a file's YAML; errors name every bad entry."""
+    try:
+        return MappingProposal.model_validate(document)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"invalid mapping proposal: {problems}") from None
+
+
+def apply_mapping(spec: MigrationSpec, document: Any) -> AppliedMapping:
+    proposal = parse_mapping(document)
+    if proposal.source != spec.source.kind:
+        raise ConfigError(f"the mapping is for {proposal.source}, the migration reads {spec.source.kind}")
+    existing = spec.options.profile_overrides or {}
+    overrides, notes = overrides_from_proposal(proposal, profile_for(spec), existing)
+    new_spec = spec.model_copy(
+        update={"options": spec.options.model_copy(update={"profile_overrides": overrides})}
+    )
+    profile_for(new_spec)  # the approved mapping must load: a ConfigError names what is wrong
+    return AppliedMapping(spec=new_spec, applied=len(proposal.approved()) - len(notes), notes=notes)
+
+
+def _as_list(value: str | list[str] | None) -> list[str]:
+    return [] if value is None else [value] if isinstance(value, str) else list(value)
+
+
+__all__ = ["AppliedMapping", "ProposalOutput", "apply_mapping", "parse_mapping", "propose_for_run"]
