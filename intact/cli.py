@@ -1,6 +1,6 @@
 """`python -m intact …` — run Intact on this machine, on the local durable runtime.
 
-  demo                 start Azurite + the Dataverse emulator, migrate the Close sample, report
+  demo [--source S]    start Azurite + the emulators, migrate a bundled sample (default close), report
   serve                serve the function app's HTTP API on loopback (function keys enforced)
   migrate SPEC         run a migration described by a YAML/JSON spec [--approve-as NAME]
   approve ID --by NAME approve the mapping a waiting migration shows, and carry on (COM-02)
@@ -172,7 +172,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from intact.demo import run_demo
 
-    return run_demo(Path(args.out), as_json=args.json)
+    return run_demo(Path(args.out), source=args.source, as_json=args.json)
 
 
 def cmd_discover(args: argparse.Namespace) -> int:
@@ -285,7 +285,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--state-dir", default=str(DEFAULT_STATE))
     p.add_argument("--timers", action="store_true", help="also run the delta timer on its schedule")
     p.set_defaults(fn=cmd_serve)
-    p = sub.add_parser("demo", help="migrate the bundled Close sample into the emulator")
+    from intact.demo_sources import SOURCES
+
+    p = sub.add_parser("demo", help="migrate a bundled sample (Close by default) into the emulator")
+    p.add_argument("--source", choices=list(SOURCES), default="close", help="which sample (default close)")
     p.add_argument("--out", default="out", help="where reports go (default ./out)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_demo)

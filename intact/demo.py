@@ -1,8 +1,9 @@
-"""`intact demo`: the whole product on this machine, with nothing to configure.
+"""`intact demo [--source NAME]`: the whole product on this machine, with nothing to configure.
 
-Starts Azurite and the Dataverse emulator (seeded with a target org: users, one of them disabled,
-and a pre-existing account), migrates the bundled Close sample through every stage, prints the
-reconciliation table and writes the reports to `out/`.
+Starts Azurite, the Dataverse emulator (seeded with the sample's target org: users, one of them
+disabled, one missing, and a pre-existing account) and, for an API source, the source's mock; migrates
+the bundled sample (Close unless `--source` says otherwise; intact/demo_sources.py) through every
+stage, prints the reconciliation table and writes the reports to `out/`.
 """
 
 from __future__ import annotations
@@ -10,38 +11,45 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from intact import commands
-from intact.services import REPO, Azurite, DataverseEmulator
+from intact.demo_sources import SOURCES, demo_source
+from intact.services import Azurite, DataverseEmulator
 from shared.spec import MigrationSpec, parse_spec
 from shared.storage import StagingStore, StorageSettings, read_ndjson_gz
 
-SAMPLE = REPO / "samples" / "close"
+SAMPLE = SOURCES["close"].sample
 DEMO_TOKEN_VAR = "INTACT_DEMO_TOKEN"
 STORAGE_VAR = "INTACT_STORAGE_CONNECTION"
 
 
-def demo_spec(target_url: str, migration_id: str = "demo-close", approval: str = "auto") -> MigrationSpec:
-    """The demo's spec. Tests take `approval: auto`; the demo itself waits for, and gives, approval."""
+def demo_spec(
+    target_url: str,
+    migration_id: str | None = None,
+    approval: str = "auto",
+    source: str = "close",
+    source_url: str | None = None,
+) -> MigrationSpec:
+    """The demo's spec for a bundled sample (`demo-<source>` unless `migration_id` says otherwise).
+    An API source needs `source_url`, its mock's URL. Tests take `approval: auto`; the demo itself
+    waits for, and gives, approval."""
+    demo = demo_source(source)
     return parse_spec(
         {
-            "migration": {"id": migration_id},
-            "source": {
-                "kind": "close",
-                "path": str(SAMPLE / "export.json"),
-                "users_path": str(SAMPLE / "users.json"),
-            },
+            "migration": {"id": migration_id or f"demo-{demo.name}"},
+            "source": demo.source_section(source_url),
             "target": {
                 "url": target_url,
                 "auth": {"kind": "static_token", "token": f"${{{DEMO_TOKEN_VAR}}}"},
             },
             "storage": {"connection_string": f"${{{STORAGE_VAR}}}"},
             "options": {
-                "fallback_owner": "admin@contoso.example",
+                "fallback_owner": demo.fallback_owner,
                 "delta_window_hours": 48,
                 "approval": approval,
             },
@@ -67,24 +75,32 @@ def export_reports(spec: MigrationSpec, run_id: str, out: Path) -> list[Path]:
     return written
 
 
-def run_demo(out: Path, *, as_json: bool = False) -> int:
+def run_demo(out: Path, *, source: str = "close", as_json: bool = False) -> int:
     from intact.cli import _exit_code, _print_result
 
+    demo = demo_source(source)
+    demo.require_profile()  # one line, before anything starts, when the profile is not there yet
     out.mkdir(parents=True, exist_ok=True)
-    with (
-        tempfile.TemporaryDirectory(prefix="intact-demo-") as tmp,
-        Azurite() as az,
-        DataverseEmulator() as dv,
-    ):
+    with tempfile.TemporaryDirectory(prefix="intact-demo-") as tmp, ExitStack() as services:
         say = (lambda *_a: None) if as_json else print
-        say("Starting Azurite and the Dataverse emulator on loopback…")
+        az, dv = Azurite(), DataverseEmulator()
+        mock = demo.service() if demo.service is not None else None
+        for child in (az, dv, mock):
+            if child is not None:
+                services.callback(child.stop)
+        names = ["Azurite", "the Dataverse emulator", *([mock.title] if mock else [])]
+        say(f"Starting {', '.join(names[:-1])} and {names[-1]} on loopback…")
         az.start()
-        dv.start(seed=SAMPLE / "target_org.json", db=Path(tmp) / "dataverse.sqlite")
+        dv.start(seed=demo.target_org, db=Path(tmp) / "dataverse.sqlite")
+        if mock is not None:
+            mock.start()
+            say(f"{mock.title}: {mock.url}")
         os.environ[STORAGE_VAR] = az.connection_string
         os.environ[DEMO_TOKEN_VAR] = "demo-" + os.urandom(8).hex()
-        spec = demo_spec(dv.url, approval="required")
+        os.environ.update(demo.env)  # the sample's demo credentials; the spec holds ${VAR} references
+        spec = demo_spec(dv.url, approval="required", source=demo.name, source_url=mock.url if mock else None)
         (out / "demo-spec.yaml").write_text(yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
-        say(f"Dataverse emulator: {dv.url}\nMigrating the Close sample (spec: {out / 'demo-spec.yaml'})")
+        say(f"Dataverse emulator: {dv.url}\nMigrating {demo.title} (spec: {out / 'demo-spec.yaml'})")
         rt = commands.open_runtime(Path(tmp) / "state")
         try:
             iid = commands.start_migration(rt, spec)
