@@ -126,6 +126,8 @@ def load_phase(context: df.DurableOrchestrationContext) -> Generator[Any, Any, d
             continue
         done = yield context.task_any([t for t, _ in in_flight])
         in_flight = [(t, x) for t, x in in_flight if t is not done]
+        if isinstance(done.result, BaseException):  # a failed task: its own error, not a parse error
+            raise done.result
         out = LoadOutput.model_validate(done.result)
         results.append(out)
         now = context.current_utc_datetime

@@ -69,6 +69,7 @@ class Store:
                 self._depth -= 1
                 if outer:
                     self._conn.execute("ROLLBACK")
+                    self._known.clear()  # a table created in this transaction is gone again
                     self._reload_version()
                 raise
             self._depth -= 1
