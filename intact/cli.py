@@ -25,6 +25,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from intact import commands
 from shared.errors import IntactError
 
@@ -108,7 +110,10 @@ def cmd_approve(args: argparse.Namespace) -> int:
     """Approve the mapping a migration waits on (its process may have exited: this one resumes it)."""
     rt = commands.open_runtime(Path(args.state_dir))
     try:
-        commands.approve(rt, args.id, args.by, args.note)
+        mapping = None
+        if args.mapping:
+            mapping = yaml.safe_load(Path(args.mapping).read_text(encoding="utf-8"))
+        commands.approve(rt, args.id, args.by, args.note, mapping)
         body = commands.follow(rt, args.id, None if args.json else commands.progress_printer(), TIMEOUT)
     finally:
         rt.close()
@@ -257,6 +262,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     p.add_argument("--by", required=True, help="who approves (kept with the run)")
     p.add_argument("--note", help="a note kept with the approval")
+    p.add_argument(
+        "--mapping",
+        metavar="FILE",
+        help="the run's mapping proposal (reports/mapping-proposal.yaml) with your edits: entries marked "
+        "`status: approved` are applied before anything is written",
+    )
     p.set_defaults(fn=cmd_approve)
     p = sub.add_parser("discover", help="list the source's objects, counts and what does not migrate")
     p.add_argument("spec")

@@ -10,10 +10,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 
 from intact.demo import DEMO_TOKEN_VAR, SAMPLE, STORAGE_VAR, demo_spec
+from shared.ids import target_id
+from shared.spec import MigrationSpec
+from shared.storage import StagingStore, StorageSettings
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
@@ -101,10 +105,11 @@ def test_cli_refuses_a_spec_with_a_literal_secret(tmp_path: Path) -> None:
 
 
 def test_COM_02_cli_waits_for_approval_then_approve_resumes_it(
-    azurite: Any, dataverse: Any, scope_id: str, tmp_path: Path
+    azurite: Any, dataverse: Any, scope_id: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`migrate` stops before any write and says how to approve; `approve` — another process — resumes
-    the waiting run from the state directory and completes it."""
+    """`migrate` stops before any write and says how to approve, with the mapping proposal beside the
+    preflight report; `approve --mapping` — another process — applies the person's edits (a proposed
+    new column accepted), resumes the waiting run from the state directory and completes it."""
     env = {**os.environ, STORAGE_VAR: azurite.connection_string, DEMO_TOKEN_VAR: "cli-token"}
     spec = demo_spec(dataverse.url, migration_id=scope_id, approval="required").model_dump(mode="json")
     spec_file = tmp_path / "migration.yaml"
@@ -117,10 +122,48 @@ def test_COM_02_cli_waits_for_approval_then_approve_resumes_it(
     assert any(r.endswith("preflight.md") for r in waiting["reports"])
     assert all(c["loaded"] == 0 for c in waiting["objects"].values())
 
-    code, done, err = _intact("approve", scope_id, "--by", "Ops Lead", "--json", *state, env=env)
+    # the person reads the proposal, accepts the new column proposed for opportunities.value_period
+    monkeypatch.setenv(STORAGE_VAR, azurite.connection_string)
+    store = StagingStore(StorageSettings.from_spec(MigrationSpec.model_validate(spec).storage))
+    [path] = [r for r in waiting["reports"] if r.endswith("mapping-proposal.yaml")]
+    proposal = yaml.safe_load(store.get_bytes(path))
+    [entry] = [
+        e for e in proposal["entries"] if (e["object"], e["field"]) == ("opportunities", "value_period")
+    ]
+    assert entry["target"].startswith("new:") and entry["status"] == "proposed"
+    entry["status"] = "approved"
+    edited = tmp_path / "mapping.yaml"
+    edited.write_text(yaml.safe_dump(proposal), encoding="utf-8")
+
+    code, done, err = _intact(
+        "approve", scope_id, "--by", "Ops Lead", "--mapping", str(edited), "--json", *state, env=env
+    )
     assert code == 0, err
     assert done["runtime_status"] == "Completed"
     assert done["objects"]["contacts"]["loaded"] > 0
+    # the accepted column was provisioned and every loaded opportunity carries its source value
+    column = f"new_{entry['target'][4:].lower()}"
+    periods = {
+        o["id"]: o["value_period"]
+        for lead in json.loads(SAMPLE.joinpath("export.json").read_text())
+        for o in lead["opportunities"]
+    }
+    resp = httpx.get(
+        f"{dataverse.url}/api/data/v9.2/opportunities",
+        params={"$select": f"opportunityid,{column}"},
+        headers={"Authorization": "Bearer cli-token"},
+        timeout=30,
+    )
+    resp.raise_for_status()
+    written = {r["opportunityid"]: r[column] for r in resp.json()["value"]}
+    for oid, period in periods.items():
+        tid = target_id(scope_id, "close", "opportunities", oid)
+        if tid in written:
+            assert written[tid] == period
+    assert (
+        sum(target_id(scope_id, "close", "opportunities", o) in written for o in periods)
+        == done["objects"]["opportunities"]["loaded"]
+    )
 
     code, _, err = _intact("approve", scope_id, "--by", "Ops Lead", *state, env=env)
     assert code == 2 and "not awaiting approval" in err
