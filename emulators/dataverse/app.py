@@ -281,6 +281,7 @@ class Emulator:
         if name == "reset" and method == "POST":
             self.reset()
             self.extensions.snapshots.clear()
+            self.extensions.block_uploads.clear()
             return Response(204)
         if name in ("licence", "schema") and method == "GET":
             return metadata_api.admin(self.schema, name)

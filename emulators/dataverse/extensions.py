@@ -1,4 +1,5 @@
-"""Wiring for `$batch`, unbound actions, the extra sales tables and the `/_emulator/` test hooks.
+"""Wiring for `$batch`, unbound actions (WinOpportunity/LoseOpportunity, the note-file block upload),
+the extra sales tables and the `/_emulator/` test hooks.
 
 Kept apart from `app.py` so the pipeline there stays small: `Emulator` calls `dispatch()` first and
 `admin()` for admin paths it does not know.
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 from . import sdkmessages
 from .hooks import Snapshots
 from .metadata import MetadataRegistry
-from .operations import actions, batch
+from .operations import actions, batch, file_blocks
 from .operations.base import Request, Response
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ class Extensions:
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
         self.snapshots = Snapshots(emulator.store, emulator.registry)
+        self.block_uploads = file_blocks.BlockUploads(emulator.engine)
 
     def dispatch(self, req: Request) -> Response | None:
         name = req.path.strip("/")
@@ -46,6 +48,8 @@ class Extensions:
         name = name.removeprefix("Microsoft.Dynamics.CRM.")
         if name in actions.STATES:
             return actions.close_opportunity(req, self.emulator.engine, name)
+        if name in file_blocks.ACTIONS:
+            return self.block_uploads.handle(req, name)
         return None
 
     def _part(self, req: Request) -> Response:

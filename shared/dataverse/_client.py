@@ -135,6 +135,7 @@ class DataverseClient:
         self._bulk_refused: dict[str, set[str]] = {}
         self._bulk_preset: dict[str, set[str]] = {}
         self._bulk_lock = threading.Lock()
+        self._max_upload: tuple[int | None] | None = None
 
     def __enter__(self) -> DataverseClient:
         return self
@@ -368,6 +369,15 @@ class DataverseClient:
         params = {"$select": id_column, "$filter": f"{key} eq '{literal}'", "$top": "1"}
         rows = self.request("GET", entity_set, params=params).json().get("value", [])
         return str(rows[0][id_column]) if rows else None
+
+    def max_upload_bytes(self) -> int | None:
+        """`organization.maxuploadfilesize` (a note's file as Base64), read once per client; None
+        when the org does not tell (then Dataverse itself refuses what is too large)."""
+        if self._max_upload is None:
+            from shared.dataverse._files import read_max_upload_bytes
+
+            self._max_upload = (read_max_upload_bytes(self),)
+        return self._max_upload[0]
 
     def delete(self, entity_set: str, row_id: str) -> bool:
         """Delete one row; False when it was already gone (rollback is idempotent)."""

@@ -14,23 +14,36 @@ run manifest. Malformed source rows count as source records and go to quarantine
 
 Layout: `staging/{migration}/{run}/raw/{object}/{n:05d}.ndjson.gz` + `raw/{object}/manifest.json`,
 `raw/manifest.json` for the run, `quarantine/extract/{object}/{n:05d}.ndjson.gz`.
+
+Files (COM-05, COM-41): a record carrying `_file: {path, size}` has the file's bytes copied, streamed,
+to `files/{object}/{source id}` under the run's prefix, and gains `_file.blob` (and the `size` and
+`sha256` of what was copied), before its chunk is written — so a resumed extraction copies the file
+again at most, never loses it. A file over `MAX_ATTACHMENT_BYTES` (Dataverse's ceiling for file
+data), one the source cannot open, or a source that opens no files, leaves `_file.blob` unset with
+`_file.not_staged` saying why; the load step quarantines that record naming the file and the reason.
 """
 
 from __future__ import annotations
 
 import hashlib
+import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict
 
 from shared.errors import ConfigError
 from shared.migration.models import ExtractOutput, ObjectExtract, RunRef
 from shared.sources import Source, open_source
+from shared.sources._base import open_source_file
 from shared.storage import write_ndjson_gz
 
 MANIFEST_VERSION = 1
+MAX_ATTACHMENT_BYTES = 131_072_000
+"""The most a Dataverse org accepts for a note's file (`organization.maxuploadfilesize` at its maximum,
+"128 MB"); a larger file can never load, so it is not copied."""
 
 
 class Store(Protocol):
@@ -41,6 +54,10 @@ class Store(Protocol):
     def put_json(self, path: str, document: Any) -> None: ...
 
     def get_json(self, path: str) -> Any: ...
+
+    def put_stream(self, path: str, stream: IO[bytes]) -> None:
+        """Only called for records that carry a file."""
+        ...
 
 
 class ExtractObjectInput(BaseModel):
@@ -132,6 +149,7 @@ def extract_object(
         if object not in declared:
             raise ConfigError(f"source {src.name!r} has no object {object!r}")
         cursor_field = declared[object].cursor_field
+        primary_key = declared[object].primary_key
         chunk_size = run.spec.options.extract_chunk_size
         since = parse_cursor(run.since) if run.since else None
         max_cursor = parse_cursor(manifest["max_cursor"])
@@ -175,6 +193,8 @@ def extract_object(
                     bad.append(row)
                     continue
                 assert item.record is not None
+                if isinstance(item.record.get("_file"), dict):
+                    _stage_file(run, object, primary_key, item.record, src, store)
                 rows.append(item.record)
                 if cursor_field:
                     cursor = parse_cursor(item.record.get(cursor_field))
@@ -191,6 +211,62 @@ def extract_object(
     finally:
         if own:
             src.close()
+
+
+def file_blob_path(run: RunRef, object: str, source_id: str) -> str:
+    return f"{run.prefix}/files/{object}/{quote(source_id, safe='')}"
+
+
+class _Tally:
+    """Counts and hashes what passes through; refuses to read past `limit` bytes."""
+
+    def __init__(self, stream: IO[bytes], limit: int) -> None:
+        self._stream = stream
+        self._limit = limit
+        self.size = 0
+        self.sha256 = hashlib.sha256()
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._stream.read(n)
+        self.size += len(data)
+        if self.size > self._limit:
+            raise _OverCeiling
+        self.sha256.update(data)
+        return data
+
+
+class _OverCeiling(Exception):
+    pass
+
+
+def _stage_file(
+    run: RunRef, object: str, primary_key: str, record: dict[str, Any], src: Source, store: Store
+) -> None:
+    """Copy the record's file into staging and note where (`_file.blob`); see the module docstring."""
+    ref: dict[str, Any] = record["_file"]
+    ref.pop("blob", None)
+    ref.pop("not_staged", None)
+    path, size = ref.get("path"), ref.get("size")
+    if isinstance(size, int) and size > MAX_ATTACHMENT_BYTES:
+        ref["not_staged"] = f"over {MAX_ATTACHMENT_BYTES} bytes, the most Dataverse accepts for a file"
+        return
+    stream = open_source_file(src, path) if isinstance(path, str) and path else None
+    if stream is None:
+        ref["not_staged"] = "the source could not open the file"
+        return
+    source_id = str(record.get("_key") or record.get(primary_key) or "")
+    blob = file_blob_path(run, object, source_id)
+    tally = _Tally(stream, MAX_ATTACHMENT_BYTES)
+    try:
+        with stream:
+            store.put_stream(blob, tally)
+    except _OverCeiling:
+        ref["not_staged"] = f"over {MAX_ATTACHMENT_BYTES} bytes, the most Dataverse accepts for a file"
+        return
+    except (OSError, zipfile.BadZipFile):
+        ref["not_staged"] = "the source file could not be read"
+        return
+    ref.update(blob=blob, size=tally.size, sha256=tally.sha256.hexdigest())
 
 
 def finish_extract(run: RunRef, objects: list[ObjectExtractOutput], store: Store) -> ExtractOutput:

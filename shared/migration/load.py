@@ -8,6 +8,9 @@ created once and counted under its rule. References (a currency by ISO code) are
 target. The audit rows are written *before* the write (write-ahead), so a crash between the two can
 never hide a row from rollback. After the upsert, each loaded row's follow-up runs: `set_state`, or
 Win/LoseOpportunity (INT-06, INT-07); a follow-up the target refuses is counted and reported.
+
+Before the write, rows carrying a file are sorted against the org's upload limit (`attachments.py`:
+inline, in 4 MB blocks, or quarantined naming record, file, size and limit).
 """
 
 from __future__ import annotations
@@ -17,16 +20,21 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.dataverse import DataverseClient, RowWrite, write_rows
+from azure.core.exceptions import ResourceNotFoundError
+
+from shared.dataverse import DataverseClient, RowWrite, failing_field, upload_note_file, write_rows
+from shared.dataverse._writer import is_request_level
 from shared.errors import TargetRequestFailed, UnresolvedLookup
 from shared.mapping import TargetRow
 from shared.mapping.profile import Placeholder, Profile, profile_for
 from shared.mapping.transform import PLACEHOLDER_OBJECT, placeholder_id, resolve_lookup
+from shared.migration.attachments import blocks, not_staged, plan_files, quarantine_row, read_inline, slices
 from shared.migration.models import LoadInput, LoadOutput
 from shared.storage import AuditEntry, AuditLog, IdMap, IdMapEntry, StagingStore, StorageSettings
 
 PLACEHOLDER_PHASE = 0
 """Placeholders are audited in phase 0, so a rollback deletes them after every row that links them."""
+BLOCK_UPLOAD = "AnnotationBlocksUpload"
 
 
 def load_chunk(
@@ -126,6 +134,19 @@ def load_chunk(
         groups.setdefault((row.table, row.entity_set, primary_id), []).append(row)
         bodies[row.source_id] = body
 
+    before = dv.stats.as_dict()
+    # Files (COM-41): over the org's limit → quarantined; big notes → block upload; others inline.
+    file_rows = [r for rows in groups.values() for r in rows if r.file is not None]
+    limit = dv.max_upload_bytes() if file_rows else None
+    plan = plan_files(file_rows, limit, spec.source.kind, inp.object)
+    quarantine.extend(plan.quarantine)
+    apart = plan.refused | {r.source_id for r in plan.chunked}
+    groups = {
+        k: kept for k, rows in groups.items() if (kept := [r for r in rows if r.source_id not in apart])
+    }
+    to_write = [r for rows in groups.values() for r in rows] + plan.chunked
+    lookups_sent = int(dv.stats.as_dict()["requests"] - before["requests"])  # the limit
+
     audit.append(
         [
             AuditEntry(
@@ -142,42 +163,65 @@ def load_chunk(
                 batch=batch_label,
                 at=now,
             )
-            for n, row in enumerate(r for rows in groups.values() for r in rows)
+            for n, row in enumerate(to_write)
         ]
     )
-    before = dv.stats.as_dict()
     loaded: list[TargetRow] = []
     requests: list[dict[str, Any]] = []
     for (table, entity_set, primary_id), rows in groups.items():
         by_source = {r.source_id: r for r in rows}
-        result = write_rows(
-            dv,
-            entity_set,
-            table,
-            [RowWrite(r.source_id, bodies[r.source_id]) for r in rows],
-            batch_size=spec.options.load_batch_size,
-            clock=time.monotonic,
-            primary_id=primary_id,
-        )
-        requests.extend({**r, "table": table} for r in result.requests)  # COM-26, per table
-        ok = [by_source[o.source_id] for o in result.outcomes if o.outcome == "loaded"]
-        idmap.upsert([IdMapEntry(inp.object, r.source_id, r.table, r.id, inp.run.run_id) for r in ok])
-        loaded.extend(ok)
-        for o in result.outcomes:
-            if o.outcome == "rejected":
-                quarantine.append(
-                    {
-                        "error": "TargetRejected",
-                        "source": spec.source.kind,
-                        "object": inp.object,
-                        "source_id": o.source_id,
-                        "field": o.field,
-                        "reason": o.message,
-                        "dataverse_code": o.error_code,
-                        "stage": "load",
-                        "record": by_source[o.source_id].model_dump(mode="json"),
-                    }
-                )
+        with_files = any(r.source_id in plan.inline for r in rows)
+        for part in slices(rows, spec.options.load_batch_size) if with_files else [rows]:
+            writes: list[RowWrite] = []
+            for r in part:
+                body = bodies[r.source_id]
+                if r.file is not None and r.source_id in plan.inline:
+                    text, refused = read_inline(r, store, limit, spec.source.kind, inp.object)
+                    if refused is not None:
+                        quarantine.append(refused)
+                        continue
+                    body = {**body, r.file.column: text}
+                writes.append(RowWrite(r.source_id, body))
+            if not writes:
+                continue
+            result = write_rows(
+                dv,
+                entity_set,
+                table,
+                writes,
+                batch_size=spec.options.load_batch_size,
+                clock=time.monotonic,
+                primary_id=primary_id,
+            )
+            requests.extend({**r, "table": table} for r in result.requests)  # COM-26, per table
+            ok = [by_source[o.source_id] for o in result.outcomes if o.outcome == "loaded"]
+            idmap.upsert([IdMapEntry(inp.object, r.source_id, r.table, r.id, inp.run.run_id) for r in ok])
+            loaded.extend(ok)
+            for o in result.outcomes:
+                if o.outcome == "rejected":
+                    quarantine.append(
+                        {
+                            "error": "TargetRejected",
+                            "source": spec.source.kind,
+                            "object": inp.object,
+                            "source_id": o.source_id,
+                            "field": o.field,
+                            "reason": o.message,
+                            "dataverse_code": o.error_code,
+                            "stage": "load",
+                            "record": by_source[o.source_id].model_dump(mode="json"),
+                        }
+                    )
+    block_requests = 0
+    for row in plan.chunked:
+        entry, refused = _upload_in_blocks(row, bodies[row.source_id], inp, store, dv)
+        requests.append(entry)
+        block_requests += entry["requests"]
+        if refused is not None:
+            quarantine.append(refused)
+            continue
+        idmap.upsert([IdMapEntry(inp.object, row.source_id, row.table, row.id, inp.run.run_id)])
+        loaded.append(row)
     follow_ups = _run_follow_ups(dv, loaded, flags, flagged)
     after = dv.stats.as_dict()
 
@@ -196,10 +240,69 @@ def load_chunk(
         requests=int(after["requests"] - before["requests"]),
         throttled_429=int(after["throttled_429"] - before["throttled_429"]),
         wait_s=round(after["wait_s"] - before["wait_s"], 3),
-        items=sum(r["records"] for r in requests) + follow_ups,
+        items=sum(r["records"] for r in requests if r["kind"] != BLOCK_UPLOAD)
+        + block_requests
+        + follow_ups
+        + lookups_sent,
         dop_hint=dv.dop_hint,
         flags=dict(flags),
     )
+
+
+def _upload_in_blocks(
+    row: TargetRow, body: dict[str, Any], inp: LoadInput, store: StagingStore, dv: DataverseClient
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """One note with a big file, uploaded in 4 MB blocks; (request-log line, quarantine row or None)."""
+    assert row.file is not None
+    started = time.monotonic()
+    before = dv.stats.as_dict()
+    sent = 0
+
+    def counted() -> Any:
+        nonlocal sent
+        for block in blocks(row, store):
+            sent += 1
+            yield block
+
+    status, code, refused = 200, None, None
+    try:
+        upload_note_file(dv, body, counted(), expected_size=row.file.size or 0)
+    except ResourceNotFoundError:
+        err = not_staged(
+            row, inp.run.spec.source.kind, inp.object, "is missing from staging (re-run the extraction)"
+        )
+        status, refused = 404, quarantine_row(err, row, size_bytes=row.file.size)
+    except TargetRequestFailed as exc:
+        if is_request_level(exc):
+            raise
+        status, code = exc.status, exc.error_code
+        refused = {
+            "error": "TargetRejected",
+            "source": inp.run.spec.source.kind,
+            "object": inp.object,
+            "source_id": row.source_id,
+            "field": failing_field(exc.dataverse_message) or row.file.column,
+            "reason": exc.dataverse_message,
+            "dataverse_code": exc.error_code,
+            "stage": "load",
+            "record": row.model_dump(mode="json"),
+        }
+    after = dv.stats.as_dict()
+    entry = {
+        "kind": BLOCK_UPLOAD,
+        "table": row.table,
+        "records": 1,
+        "loaded": int(refused is None),
+        "status": status,
+        "error_code": code,
+        "blocks": sent,
+        "requests": int(after["requests"] - before["requests"]),
+        "duration_s": round(time.monotonic() - started, 4),
+        "throttled_429": after["throttled_429"] - before["throttled_429"],
+        "wait_s": round(after["wait_s"] - before["wait_s"], 3),
+        "first_source_id": row.source_id,
+    }
+    return entry, refused
 
 
 def _run_follow_ups(

@@ -11,11 +11,12 @@ to `read` resumes right after the page, so an interrupted extraction never repea
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import IO, Any, Literal, Protocol
 
 from shared.errors import ConfigError, MalformedRow
 from shared.spec import SourceSpec
@@ -158,6 +159,28 @@ class Source(Protocol):
     def users(self) -> list[SourceUser]: ...
 
     def close(self) -> None: ...
+
+
+class FileSource(Protocol):
+    """A source whose records carry files (`_file: {path, size}`): it opens them by that path.
+
+    Optional: extraction copies a record's file into staging only when its source has `open_file`;
+    `None` (a path that is not the source's own, or a file gone since it was listed) leaves the file
+    unstaged, and the load step quarantines the record with the reason."""
+
+    def open_file(self, path: str) -> IO[bytes] | None: ...
+
+
+def open_source_file(source: object, path: str) -> IO[bytes] | None:
+    """`source.open_file(path)` where the source has it, else None; unreadable → None."""
+    opener = getattr(source, "open_file", None)
+    if opener is None:
+        return None
+    try:
+        result: IO[bytes] | None = opener(path)
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
+    return result
 
 
 def open_source(spec: SourceSpec, base_dir: Path | None = None) -> Source:

@@ -11,7 +11,7 @@ import gzip
 import io
 import json
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import IO, Any
 
 from azure.core.exceptions import ResourceNotFoundError
 
@@ -35,6 +35,20 @@ def read_ndjson_gz(data: bytes) -> Iterator[dict[str, Any]]:
         for line in gz:
             if line.strip():
                 yield json.loads(line)
+
+
+class _Unseekable:
+    """Hides `seek`/`tell` so the Blob SDK uploads block by block instead of reading a stream of
+    up to 64 MiB into memory for a single put."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        return self._stream.read(size)
+
+    def seekable(self) -> bool:
+        return False
 
 
 class StagingStore:
@@ -70,6 +84,19 @@ class StagingStore:
 
     def put_bytes(self, path: str, data: bytes) -> None:
         self._clients.container.upload_blob(path, data, overwrite=True)
+
+    def put_stream(self, path: str, stream: IO[bytes]) -> None:
+        """Upload a file-like object as it is read: the SDK sends it in blocks (4 MiB each), so a
+        large attachment is never held in memory whole. The stream is read to its end."""
+        self._clients.container.upload_blob(path, _Unseekable(stream), overwrite=True)
+
+    def iter_blocks(self, path: str, block_size: int) -> Iterator[bytes]:
+        """A blob's bytes in consecutive blocks of `block_size` (the last may be shorter), one ranged
+        read each: a file is streamed to Dataverse without being held whole."""
+        blob = self._clients.container.get_blob_client(path)
+        size = int(blob.get_blob_properties().size)
+        for offset in range(0, size, block_size):
+            yield bytes(blob.download_blob(offset=offset, length=min(block_size, size - offset)).readall())
 
     def list(self, prefix: str) -> list[str]:
         return sorted(b.name for b in self._clients.container.list_blobs(name_starts_with=prefix))

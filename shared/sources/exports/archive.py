@@ -61,6 +61,24 @@ class Archive:
             return f"{self.path}!{self._prefix}{name}"
         return str(self.path / name)
 
+    def open_located(self, located: str) -> IO[bytes] | None:
+        """Open a file by what `locate` returned for it; None when `located` is not a file of this
+        export's `files/` folder (a path from elsewhere is never opened)."""
+        if self._zip is not None:
+            head = f"{self.path}!{self._prefix}"
+            if not located.startswith(head):
+                return None
+            name = located[len(head) :]
+        else:
+            root = str(self.path)
+            if not located.startswith(root + "/"):
+                return None
+            name = located[len(root) + 1 :]
+        member = safe_member(name)
+        if member is None or member != name or not self.exists(member):
+            return None
+        return self.open(member)
+
     def close(self) -> None:
         if self._zip is not None:
             self._zip.close()

@@ -20,7 +20,8 @@ Rules (documented here because the tests prove them):
   the admin sees that rows were lost or added after the export. The run goes on; the reader cannot
   tell which rows are missing, so refusing the whole export would help nobody.
 - Attachments: the path column is resolved under `files/`; the record gains `_file`
-  `{path, size}`; a missing file or a path leaving `files/` quarantines that row.
+  `{path, size}`; a missing file or a path leaving `files/` quarantines that row. `open_file(path)`
+  streams such a file's bytes (extraction copies them into staging).
 - Column-rename map (spec `source.columns`): `{file or object: {their column: our column}}`
   applied to the header before it is checked. Missing required columns refuse the export.
 """
@@ -233,6 +234,11 @@ class ExportSource:
                 )
                 out.append(SourceUser(str(r[u.id]), email, name, active))
         return out
+
+    def open_file(self, path: str) -> IO[bytes] | None:
+        """The bytes of an attachment this export staged as `_file.path` (for extraction to copy);
+        None when the path is not one of this export's files."""
+        return self.archive.open_located(path)
 
     def close(self) -> None:
         self.archive.close()
