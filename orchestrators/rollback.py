@@ -45,6 +45,8 @@ def rollback(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dic
         done["planned"] += group.rows  # a table written in several phases (a split) adds up
         done["deleted"] += sum(o.deleted for o in outs)
         done["already_gone"] += sum(o.already_gone for o in outs)
+    for table, n in plan.kept.items():  # rows that were in Dynamics before: linked to, left in place
+        tables.setdefault(table, {"planned": 0, "deleted": 0, "already_gone": 0})["kept_linked"] = n
     yield context.call_activity(finish_rollback, {"migration_id": mid, "spec": spec_json})
     context.set_custom_status({"stage": "rolled back", "tables": tables})
     return {"migration_id": mid, "tables": tables}

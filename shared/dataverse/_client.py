@@ -379,6 +379,18 @@ class DataverseClient:
             self._max_upload = (read_max_upload_bytes(self),)
         return self._max_upload[0]
 
+    def find_matching(
+        self,
+        entity_set: str,
+        id_column: str,
+        keys: list[dict[str, str]],
+        extra: tuple[str, ...] = ("createdon",),
+    ) -> list[dict[str, Any]]:
+        """Rows equal to any of `keys` (see `_match.find_matching`): one query per batch of keys."""
+        from shared.dataverse._match import find_matching
+
+        return find_matching(self, entity_set, id_column, keys, extra=extra)
+
     def delete(self, entity_set: str, row_id: str) -> bool:
         """Delete one row; False when it was already gone (rollback is idempotent)."""
         resp = self.request("DELETE", f"{entity_set}({row_id})", ok=(404,))

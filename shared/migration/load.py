@@ -9,8 +9,10 @@ target. The audit rows are written *before* the write (write-ahead), so a crash 
 never hide a row from rollback. After the upsert, each loaded row's follow-up runs: `set_state`, or
 Win/LoseOpportunity (INT-06, INT-07); a follow-up the target refuses is counted and reported.
 
-Before the write, rows carrying a file are sorted against the org's upload limit (`attachments.py`:
-inline, in 4 MB blocks, or quarantined naming record, file, size and limit).
+Before the write, rows of a deduped target that equal a row already in Dynamics are linked to it
+instead of written (`dedupe.py`: id map, audit `link`, counted as loaded and as `linked`), and rows
+carrying a file are sorted against the org's upload limit (`attachments.py`: inline, in 4 MB blocks,
+or quarantined naming record, file, size and limit).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from shared.mapping import TargetRow
 from shared.mapping.profile import Placeholder, Profile, profile_for
 from shared.mapping.transform import PLACEHOLDER_OBJECT, placeholder_id, resolve_lookup
 from shared.migration.attachments import blocks, not_staged, plan_files, quarantine_row, read_inline, slices
+from shared.migration.dedupe import SEVERAL, dedupe_tables, find_links
 from shared.migration.models import LoadInput, LoadOutput
 from shared.storage import AuditEntry, AuditLog, IdMap, IdMapEntry, StagingStore, StorageSettings
 
@@ -57,6 +60,7 @@ def load_chunk(
     placeholders: dict[str, str] = {}
     flags: Counter[str] = Counter()
     flagged: list[dict[str, Any]] = []
+    deduped = dedupe_tables(profile)
 
     def entry_of(object_name: str, source_id: str) -> tuple[str, str] | None:
         key = (object_name, source_id)
@@ -68,7 +72,7 @@ def load_chunk(
     def placeholder(ph: Placeholder) -> str:
         if ph.name not in placeholders:
             placeholders[ph.name] = _ensure_placeholder(
-                ph, inp, profile, dv, idmap, audit, scope, now, batch_label
+                ph, inp, profile, dv, idmap, audit, scope, now, batch_label, ph.table in deduped
             )
         return placeholders[ph.name]
 
@@ -135,17 +139,34 @@ def load_chunk(
         bodies[row.source_id] = body
 
     before = dv.stats.as_dict()
+    # Dedupe (X2-04): rows equal to a row already in Dynamics are linked to it, not written.
+    links = find_links([r for rows in groups.values() for r in rows], inp.object, obj.primary_id, dv, idmap)
+    linked = {link.source_id for link in links}
+    for link in links:
+        if link.matches > 1:
+            flags[SEVERAL] += 1
+            flagged.append(
+                {
+                    "rule": SEVERAL,
+                    "source_id": link.source_id,
+                    "table": link.row.table,
+                    "id": link.target_id,
+                    "matches": link.matches,
+                }
+            )
     # Files (COM-41): over the org's limit → quarantined; big notes → block upload; others inline.
-    file_rows = [r for rows in groups.values() for r in rows if r.file is not None]
+    file_rows = [
+        r for rows in groups.values() for r in rows if r.file is not None and r.source_id not in linked
+    ]
     limit = dv.max_upload_bytes() if file_rows else None
     plan = plan_files(file_rows, limit, spec.source.kind, inp.object)
     quarantine.extend(plan.quarantine)
-    apart = plan.refused | {r.source_id for r in plan.chunked}
+    apart = linked | plan.refused | {r.source_id for r in plan.chunked}
     groups = {
         k: kept for k, rows in groups.items() if (kept := [r for r in rows if r.source_id not in apart])
     }
     to_write = [r for rows in groups.values() for r in rows] + plan.chunked
-    lookups_sent = int(dv.stats.as_dict()["requests"] - before["requests"])  # the limit
+    lookups_sent = int(dv.stats.as_dict()["requests"] - before["requests"])  # dedupe queries, the limit
 
     audit.append(
         [
@@ -164,6 +185,34 @@ def load_chunk(
                 at=now,
             )
             for n, row in enumerate(to_write)
+        ]
+        + [
+            AuditEntry(
+                run_id=inp.run.run_id,
+                phase=inp.phase,
+                object=inp.object,
+                chunk=inp.chunk_no,
+                seq=n,
+                op="link",
+                table=link.row.table,
+                entity_set=link.row.entity_set,
+                target_id=link.target_id,
+                source_id=link.source_id,
+                batch=batch_label,
+                at=now,
+                pre_image=link.pre_image,
+            )
+            for n, link in enumerate(links)
+        ]
+    )
+    for table in sorted({r.table for r in to_write} & deduped):  # ours, before they exist
+        idmap.claim(table, [r.id for r in to_write if r.table == table], inp.run.run_id)
+    idmap.upsert(
+        [
+            IdMapEntry(
+                inp.object, link.source_id, link.row.table, link.target_id, inp.run.run_id, linked=True
+            )
+            for link in links
         ]
     )
     loaded: list[TargetRow] = []
@@ -235,7 +284,8 @@ def load_chunk(
     return LoadOutput(
         object=inp.object,
         chunk_no=inp.chunk_no,
-        loaded=len(loaded),
+        loaded=len(loaded) + len(links),
+        linked=len(links),
         quarantined=len(quarantine),
         requests=int(after["requests"] - before["requests"]),
         throttled_429=int(after["throttled_429"] - before["throttled_429"]),
@@ -349,8 +399,10 @@ def _ensure_placeholder(
     scope: str,
     now: str,
     batch_label: str,
+    claim: bool = False,
 ) -> str:
-    """Upsert the placeholder row (idempotent: a deterministic id), audited before the write."""
+    """Upsert the placeholder row (idempotent: a deterministic id), audited (and, on a deduped table,
+    claimed) before the write."""
     spec = inp.run.spec
     pid = placeholder_id(scope, spec.source.kind, ph.name)
     audit.append(
@@ -371,6 +423,8 @@ def _ensure_placeholder(
             )
         ]
     )
+    if claim:
+        idmap.claim(ph.table, [pid], inp.run.run_id)
     try:
         dv.request("PATCH", f"{ph.entity_set}({pid})", json=ph.payload)
     except TargetRequestFailed as exc:

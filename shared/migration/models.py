@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from shared.spec import MigrationSpec
 
@@ -89,6 +89,10 @@ class LoadOutput(_M):
     object: str
     chunk_no: int
     loaded: int
+    linked: int = Field(
+        default=0,
+        description="Of `loaded`: records linked to a row already in Dynamics (dedupe), not written",
+    )
     quarantined: int
     requests: int
     throttled_429: int
@@ -121,6 +125,18 @@ class ObjectCounts(_M):
     quarantined: int = 0
     skipped: int = 0
     skip_rule: str | None = None
+    linked: int = Field(
+        default=0,
+        description="Of `loaded`: records linked to a row already in Dynamics instead of written (dedupe); "
+        "serialized only when there are some",
+    )
+
+    @model_serializer(mode="wrap")
+    def _linked_when_any(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if not self.linked:
+            data.pop("linked", None)
+        return data
 
     @property
     def balanced(self) -> bool:
@@ -163,6 +179,9 @@ class RollbackGroup(_M):
 class RollbackPlan(_M):
     migration_id: str
     groups: list[RollbackGroup]
+    kept: dict[str, int] = Field(
+        default={}, description="table → existing rows records were linked to (dedupe): never deleted"
+    )
 
 
 class RollbackChunk(_M):

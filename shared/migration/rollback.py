@@ -1,7 +1,9 @@
 """Rollback: delete, children first, exactly the rows the audit log says this migration wrote.
 
 Only the audit log is read (DESIGN invariant). Rows are grouped per table and deleted in reverse
-load order; a row already gone counts as done, so a rollback can be re-run safely.
+load order; a row already gone counts as done, so a rollback can be re-run safely. A `link` entry
+(a source record deduped onto a row that was already in Dynamics) is never deleted — nor is its row,
+whatever else the log says about that id — and is counted per table as kept.
 """
 
 from __future__ import annotations
@@ -15,18 +17,24 @@ from shared.storage import AuditLog, IdMap, MigrationsRegistry, StagingStore, St
 
 _CHUNK = 500
 _OWN_WRITES = {"create", "upsert"}
+_LINK = "link"
 
 
 def plan_rollback(migration_id: str, store: StagingStore, settings: StorageSettings) -> RollbackPlan:
     ids: dict[tuple[int, str, str], set[str]] = defaultdict(set)
+    linked: dict[str, set[str]] = defaultdict(set)
     for e in AuditLog(settings, migration_id).entries():
         if e.op in _OWN_WRITES:
-            ids[(e.phase, e.entity_set, e.table)].add(e.target_id)
+            ids[(e.phase, e.entity_set, e.table)].add(e.target_id.lower())
+        elif e.op == _LINK:
+            linked[e.table].add(e.target_id.lower())
         elif e.op not in ("delete",):
             raise NotImplementedError(f"rollback of audit op {e.op!r} is not built yet")
     groups: list[RollbackGroup] = []
     for (phase, entity_set, table), targets in sorted(ids.items(), key=lambda kv: -kv[0][0]):
-        ordered = sorted(targets)
+        ordered = sorted(targets - linked[table])
+        if not ordered:
+            continue
         chunks = []
         for n in range(0, len(ordered), _CHUNK):
             # a table may load in several phases (a split object, a placeholder): one folder per group
@@ -36,7 +44,8 @@ def plan_rollback(migration_id: str, store: StagingStore, settings: StorageSetti
         groups.append(
             RollbackGroup(entity_set=entity_set, table=table, phase=phase, chunks=chunks, rows=len(ordered))
         )
-    return RollbackPlan(migration_id=migration_id, groups=groups)
+    kept = {table: len(rows) for table, rows in sorted(linked.items()) if rows}
+    return RollbackPlan(migration_id=migration_id, groups=groups, kept=kept)
 
 
 def rollback_chunk(inp: RollbackChunk, store: StagingStore, dv: DataverseClient) -> RollbackOutput:
@@ -51,13 +60,16 @@ def rollback_chunk(inp: RollbackChunk, store: StagingStore, dv: DataverseClient)
 
 def finish_rollback(migration_id: str, spec: MigrationSpec, settings: StorageSettings) -> None:
     """Forget the id map (the rows are gone) and mark the migration rolled back."""
-    from shared.mapping import load_profile
+    from shared.mapping.profile import profile_for
 
     idmap = IdMap(settings, migration_id)
     from shared.mapping.transform import PLACEHOLDER_OBJECT
 
-    for name in [o.name for o in load_profile(spec.source.kind).objects] + [PLACEHOLDER_OBJECT]:
+    profile = profile_for(spec)
+    for name in [o.name for o in profile.objects] + [PLACEHOLDER_OBJECT]:
         idmap.remove(name, [e.source_id for e in idmap.entries(name)])
+    for table in sorted({t.table for o in profile.objects for t in o.targets.values()}):
+        idmap.forget_claims(table)
     registry = MigrationsRegistry(settings)
     record = registry.get(migration_id)
     if record is not None:

@@ -14,7 +14,10 @@ from typing import Literal
 from shared.storage._connection import StorageClients, StorageSettings
 from shared.storage._keys import safe_key
 
-AuditOp = Literal["create", "update", "upsert_own", "delete", "restore"]
+AuditOp = Literal["create", "update", "upsert", "upsert_own", "link", "delete", "restore"]
+"""`upsert`: a row the migration wrote (rollback deletes it); `link`: an existing row a source record
+was linked to instead of being written (dedupe) — `pre_image` holds its matched columns as JSON, and
+rollback never deletes it."""
 _BATCH = 100
 
 
