@@ -394,6 +394,7 @@ def run_stages(context: df.DurableOrchestrationContext, run: RunRef) -> Generato
         consumed = phase_out.consumed
         for r in phase_out.results:
             counts[r.object].loaded += r.loaded
+            counts[r.object].linked += r.linked  # of loaded: linked to existing rows (dedupe)
             counts[r.object].quarantined += r.quarantined
             traffic["requests"] += r.requests
             traffic["throttled_429"] += r.throttled_429
