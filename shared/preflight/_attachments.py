@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.dataverse import base64_length
 from shared.preflight._model import Finding, Outcome, capped
 
 
@@ -40,7 +41,7 @@ class AttachmentTally:
         for size in attachment_sizes(record):
             self.files[obj] += 1
             self.bytes[obj] += size
-            if self.limit is not None and size > self.limit:
+            if self.limit is not None and base64_length(size) > self.limit:  # compared as Base64
                 self.over[obj] += 1
                 self.largest[obj] = max(size, self.largest.get(obj, 0))
                 if source_id not in self.ids[obj] and len(self.ids[obj]) < 20:

@@ -16,6 +16,7 @@ def reconciliation_rows(objects: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "object": name,
                 **{k: c[k] for k in ("source", "loaded", "quarantined", "skipped")},
                 "skip_rule": c.get("skip_rule") or "",
+                "linked": int(c.get("linked") or 0),
                 "balanced": balanced,
             }
         )
@@ -24,12 +25,14 @@ def reconciliation_rows(objects: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def reconciliation_markdown(objects: Mapping[str, Any]) -> str:
     lines = [
-        "| object | source | loaded | quarantined | skipped | skip rule | balanced |",
+        "| object | source | loaded (of which linked to existing rows) | quarantined | skipped | skip rule "
+        "| balanced |",
         "|---|---:|---:|---:|---:|---|:---:|",
     ]
     for r in reconciliation_rows(objects):
+        loaded = f"{r['loaded']} ({r['linked']} linked)" if r["linked"] else str(r["loaded"])
         lines.append(
-            f"| {r['object']} | {r['source']} | {r['loaded']} | {r['quarantined']} | {r['skipped']} | "
+            f"| {r['object']} | {r['source']} | {loaded} | {r['quarantined']} | {r['skipped']} | "
             f"{r['skip_rule']} | {'yes' if r['balanced'] else 'NO'} |"
         )
     return "\n".join(lines) + "\n"

@@ -47,8 +47,47 @@ def quarantine_summary(store: StagingStore, prefix: str) -> dict[str, Any]:
     }
 
 
+FLAG_ADVICE = {
+    "no_company_placeholder": "linked to the placeholder account: link each to its real account, then "
+    "delete the placeholder (CLOSE-04)",
+    "dedupe_several_matches": "several existing rows matched; linked to the oldest — check the others "
+    "are true duplicates",
+    "state_not_applied": "loaded, but Dataverse refused the status change after the insert: set it by "
+    "hand (the error code is in flags/)",
+}
+"""What the admin should do about each flagged rule (rows are in `flags/{object}/…`)."""
+
+
+def flags_summary(store: StagingStore, prefix: str) -> dict[str, Any]:
+    """Rows loaded but flagged for a person (placeholder links, several dedupe matches, refused
+    status changes): counts by object and rule, and the first source ids — no values."""
+    by_key: Counter[tuple[str, str]] = Counter()
+    first: dict[tuple[str, str], list[str]] = {}
+    for path in store.list(f"{prefix}/flags/"):
+        obj = path.removeprefix(f"{prefix}/flags/").split("/", 1)[0]
+        for row in store.get_records(path):
+            key = (obj, str(row.get("rule", "")))
+            by_key[key] += 1
+            ids = first.setdefault(key, [])
+            if len(ids) < 10:
+                ids.append(str(row.get("source_id", "")))
+    return {
+        "groups": [
+            {
+                "object": o,
+                "rule": r,
+                "records": n,
+                "first_source_ids": first[(o, r)],
+                "what_to_do": FLAG_ADVICE.get(r, ""),
+            }
+            for (o, r), n in sorted(by_key.items())
+        ]
+    }
+
+
 def write_run_reports(summary: RunSummary, prefix: str, store: StagingStore) -> list[str]:
     quarantine = quarantine_summary(store, prefix)
+    flagged = flags_summary(store, prefix)
     doc = {
         "migration": summary.migration_id,
         "run": summary.run_id,
@@ -56,6 +95,7 @@ def write_run_reports(summary: RunSummary, prefix: str, store: StagingStore) -> 
         "reconciliation": reconciliation_rows(summary.objects),
         "owners": summary.owners.model_dump(mode="json") if summary.owners else None,
         "quarantine": quarantine,
+        "flagged": flagged,
         "requests": summary.requests,
         "throttled_429": summary.throttled_429,
         "traffic": summary.traffic,
@@ -83,6 +123,17 @@ def write_run_reports(summary: RunSummary, prefix: str, store: StagingStore) -> 
             + (f" of {t['entitlement_cap_per_day']} a day" if t.get("entitlement_cap_per_day") else ""),
             "",
         ]
+    if flagged["groups"]:
+        md += [
+            "## Flagged for the admin",
+            "",
+            "| object | rule | records | what to do |",
+            "|---|---|---:|---|",
+        ]
+        md += [
+            f"| {g['object']} | {g['rule']} | {g['records']} | {g['what_to_do']} |" for g in flagged["groups"]
+        ]
+        md += [""]
     md += ["## Quarantine", "", "| object | stage | error | field | records |", "|---|---|---|---|---:|"]
     md += [
         f"| {g['object']} | {g['stage']} | {g['error']} | {g['field']} | {g['records']} |"

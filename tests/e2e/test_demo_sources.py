@@ -156,6 +156,12 @@ def test_demo_source_runs_or_says_the_profile_is_missing(name: str, tmp_path: Pa
     assert {"matched", "disabled", "unmatched"} <= statuses, owners["users"]
     assert owners["records_to_fallback"] > 0
     assert {"run.md", "run.json", "quarantine.jsonl"} <= {p.name for p in out.iterdir()}
+    if name == "close":  # CLOSE-04: the placeholder links are flagged for the admin, with what to do
+        run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+        flagged = {(g["object"], g["rule"]): g for g in run["flagged"]["groups"]}
+        group = flagged[("contacts", "no_company_placeholder")]
+        assert group["records"] > 0 and "placeholder" in group["what_to_do"]
+        assert "## Flagged for the admin" in (out / "run.md").read_text(encoding="utf-8")
 
     # the spec that ran refers to its credentials; it never holds them
     spec = yaml.safe_load((out / "demo-spec.yaml").read_text(encoding="utf-8"))

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from intact.demo import DEMO_TOKEN_VAR, STORAGE_VAR, demo_spec
+from shared.dataverse.schema import provision
 from shared.mapping import load_profile
 from shared.migration import extract, load, owners, transform
 from shared.migration.context import dataverse_client, storage_settings
@@ -28,6 +29,12 @@ def loaded(azurite: Any, dataverse: Any, scope_id: str, monkeypatch: pytest.Monk
     dv = dataverse_client(spec)
     ex = extract.extract_source(run, store)
     ow = owners.match_owners(run, ex, store, dv)
+    plan = load_profile("close").schema_
+    assert plan is not None  # the profile's custom columns exist before any write (COM-13)
+    opts = spec.options
+    provision(
+        dv, plan, prefix=opts.publisher_prefix, option_prefix=opts.option_value_prefix, solution=opts.solution
+    )
     results = {}
     for phase in load_profile("close").phases():
         for obj in phase:
