@@ -7,10 +7,10 @@ FatalErrors are raised with their code first in the message.
 
 from activities import (
     extract,
-    joins,
     load,
     migration_state,
     owners,
+    planning,
     preflight,
     proposal,
     reconcile,
@@ -24,10 +24,10 @@ from activities.blueprint import bp
 __all__ = [
     "bp",
     "extract",
-    "joins",
     "load",
     "migration_state",
     "owners",
+    "planning",
     "preflight",
     "proposal",
     "reconcile",

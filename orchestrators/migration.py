@@ -12,10 +12,10 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities.extract import extract_object, finish_extract, plan_extract
-from activities.joins import build_joins
 from activities.load import load_chunk, probe_target
 from activities.migration_state import finish_run, get_migration, register_run
 from activities.owners import match_owners
+from activities.planning import plan_run
 from activities.preflight import run_preflight
 from activities.proposal import apply_mapping, propose_mapping
 from activities.reconcile import reconcile_phase
@@ -177,7 +177,7 @@ def gate_before_writes(
     published (COM-13). Delta runs went through them with their full run.
 
     Returns the run as approved (its spec may carry the approved mapping) and the reports so far."""
-    plan = yield from plan_schema(context, run, extract, counts)
+    run, plan = yield from plan_schema(context, run, extract, counts)
     if run.kind != "full":
         return run, []
     reports = yield from preflight(context, run, extract, owners, counts, plan)
@@ -193,7 +193,7 @@ def gate_before_writes(
                 apply_mapping, {"spec": run.spec.model_dump(mode="json"), "mapping": approval["mapping"]}
             )
             run = run.model_copy(update={"spec": MigrationSpec.model_validate(applied["spec"])})
-            plan = yield from plan_schema(context, run, extract, counts)
+            run, plan = yield from plan_schema(context, run, extract, counts)
             reports = yield from preflight(context, run, extract, owners, counts, plan)
     if plan:
         _status(context, run, "provisioning schema", counts)
@@ -214,21 +214,29 @@ def plan_schema(
     run: RunRef,
     extract: ExtractOutput,
     counts: dict[str, ObjectCounts],
-) -> Generator[Any, Any, dict[str, Any] | None]:
-    """The run's schema plan: the profile's own, plus the property columns its joins discover
-    (PRAC-08); building the join indexes here also readies them for the transform."""
+) -> Generator[Any, Any, tuple[RunRef, dict[str, Any] | None]]:
+    """The run's schema plan: the profile's own, plus the mapping its generators derive from the
+    staged data (CLOSE-14 custom activity tables, CLOSE-07 pipelines) and the property columns its
+    joins discover (PRAC-08). Returns the run with the generated mapping in its spec, and the plan."""
     profile = profile_for(run.spec)
-    if any(o.joins for o in profile.objects):
-        _status(context, run, "indexing joins", counts)
-        joins = yield context.call_activity_with_retry(
-            build_joins,
+    if any(o.joins for o in profile.objects) or profile.generate:
+        _status(context, run, "planning", counts)
+        planned = yield context.call_activity_with_retry(
+            plan_run,
             ACTIVITY_RETRY,
             {"run": run.model_dump(mode="json"), "extract": extract.model_dump(mode="json")},
         )
-        return joins["plan"]  # type: ignore[no-any-return]
+        if planned.get("overrides") is not None:
+            spec = run.spec.model_copy(
+                update={
+                    "options": run.spec.options.model_copy(update={"profile_overrides": planned["overrides"]})
+                }
+            )
+            run = run.model_copy(update={"spec": spec})
+        return run, planned["plan"]
     if profile.schema_ is not None and not profile.schema_.is_empty():
-        return profile.schema_.model_dump(mode="json", by_alias=True)
-    return None
+        return run, profile.schema_.model_dump(mode="json", by_alias=True)
+    return run, None
 
 
 def preflight(

@@ -263,6 +263,12 @@ class MigrationSpec(_Model):
                 raise ValueError(str(exc).removeprefix("[ConfigError] ")) from None
         return self
 
+    def with_profile_overrides(self, overrides: dict[str, Any]) -> MigrationSpec:
+        """This spec running with other profile overrides (generated or approved mapping), validated."""
+        data = self.model_dump(mode="json")
+        data["options"]["profile_overrides"] = overrides
+        return MigrationSpec.model_validate(data)
+
 
 def resolve_secret(reference: str) -> str:
     """Turn `${VAR}` into the variable's value; literal dev values pass through."""

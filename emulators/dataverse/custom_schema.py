@@ -302,6 +302,11 @@ class CustomSchema:
                 if name == "regardingobjectid":
                     a = dataclasses.replace(a, nav={t: f"regardingobjectid_{t}_{logical}" for t in a.targets})
                 attrs[name] = a
+            # a created activity table also has the per-table system columns activitypointer lacks
+            # (task, phonecall… have them too): overriddencreatedon, importsequencenumber, …
+            for name, raw in _system_columns("activityid", doc["OwnershipType"]).items():
+                if name in _ACTIVITY_TABLE_EXTRAS and name not in attrs:
+                    attrs[name] = _attr_from_json(name, raw)
             primary_id, primary_name = "activityid", "subject"
         else:
             primary_id, primary_name = doc["PrimaryIdAttribute"], doc["PrimaryNameAttribute"]
@@ -1072,6 +1077,11 @@ def _plural(logical: str) -> str:
     if logical.endswith("y") and logical[-2:-1] not in "aeiou":
         return logical[:-1] + "ies"
     return logical + "s"
+
+
+_ACTIVITY_TABLE_EXTRAS = frozenset(
+    {"overriddencreatedon", "importsequencenumber", "timezoneruleversionnumber", "utcconversiontimezonecode"}
+)
 
 
 def _system_columns(primary_id: str, ownership: str) -> dict[str, dict[str, Any]]:

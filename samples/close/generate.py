@@ -57,10 +57,20 @@ EDGE_CASES = {
     "custom_activity": "every 3rd lead has a custom activity (type actitype_demo_meeting_outcome)",
     "departed_owner": "user_erin left the company (is_active false) and still owns leads",
     "activity_types": "calls, emails, SMS, meetings and notes",
+    "pipelines": "opportunities spread over two pipelines' statuses, some won and lost",
+    "undefined_custom_field": "lead 27's custom activity carries cf_mood, which its type does not define",
 }
 DEPARTED = ("user_erin", "Erin", "Ek", "erin@contoso.example")
 NON_ASCII = ["Zoë Ångström", "José Núñez", "李 小龙", "Ольга Петрова", "Søren Kierkegård", "Ağca Çelik"]
 CUSTOM_TYPE = "actitype_demo_meeting_outcome"
+OPPORTUNITY_STATUSES = [  # (id, label, type, pipeline) in each pipeline's order (CLOSE-07/08)
+    ("stat_active", "Active", "active", "pipe_sales"),
+    ("stat_won", "Won", "won", "pipe_sales"),
+    ("stat_lost", "Lost", "lost", "pipe_sales"),
+    ("stat_renew_due", "Renewal due", "active", "pipe_renewals"),
+    ("stat_renewed", "Renewed", "won", "pipe_renewals"),
+]
+PIPELINES = [("pipe_sales", "Sales"), ("pipe_renewals", "Renewals")]
 _EPOCH = datetime(2022, 1, 3, 9, 0, tzinfo=UTC)
 
 
@@ -210,6 +220,10 @@ def _add_edge_cases(lead: dict[str, Any], i: int, contact_n: int) -> None:
         opp["user_id"] = owner
         if i % 15 == 0 or i % 30 == 0:
             opp["contact_id"] = f"cont_deleted{i:06d}"
+        sid, label, kind, pipeline = OPPORTUNITY_STATUSES[(i // 2) % len(OPPORTUNITY_STATUSES)]
+        opp.update(status_id=sid, status_label=label, status_type=kind, pipeline_id=pipeline)
+        if kind == "won":
+            opp["date_won"] = opp["date_updated"]
     for act in lead["activities"]:
         act["user_id"] = owner
         if i % 16 == 0:
@@ -231,6 +245,8 @@ def _add_edge_cases(lead: dict[str, Any], i: int, contact_n: int) -> None:
                 **{
                     "custom.cf_outcome": ["Won", "Follow-up", "Lost"][i % 3],
                     "custom.cf_attendees": i % 5 + 1,
+                    # CLOSE-15: lead 27's instance uses a field the type does not define
+                    **({"custom.cf_mood": "upbeat"} if i == 27 else {}),
                 },
             )
         )
@@ -276,17 +292,17 @@ def make_api_dataset(leads: int = 40, seed: int = 7) -> dict[str, Any]:
     users = [
         {**u, "date_created": stamp, "date_updated": stamp} for u in make_users(include_departed=True)["data"]
     ]
-    pipeline = "pipe_sales"
     return {
         "leads": make_export(leads, seed, edge_cases=True),
         "users": users,
         "lead_statuses": [{"id": sid, "label": label} for sid, label in STATUSES],
         "opportunity_statuses": [
-            {"id": "stat_active", "label": "Active", "type": "active", "pipeline_id": pipeline},
-            {"id": "stat_won", "label": "Won", "type": "won", "pipeline_id": pipeline},
-            {"id": "stat_lost", "label": "Lost", "type": "lost", "pipeline_id": pipeline},
+            {"id": sid, "label": label, "type": kind, "pipeline_id": pipe}
+            for sid, label, kind, pipe in OPPORTUNITY_STATUSES
         ],
-        "pipelines": [{"id": pipeline, "name": "Sales", "date_created": stamp, "date_updated": stamp}],
+        "pipelines": [
+            {"id": p, "name": n, "date_created": stamp, "date_updated": stamp} for p, n in PIPELINES
+        ],
         "custom_activity_types": [
             {
                 "id": CUSTOM_TYPE,

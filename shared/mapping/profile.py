@@ -37,6 +37,7 @@ from pydantic import (
 
 from shared.errors import ConfigError
 from shared.mapping.convert import converter
+from shared.mapping.generators import GenerateSpec
 from shared.mapping.joins import JoinSpec
 from shared.mapping.paths import get_path
 from shared.mapping.schema_plan import SchemaPlan
@@ -204,6 +205,25 @@ class PropertyColumns(_Model):
         return key not in self.exclude and (not self.keys or key in self.keys)
 
 
+class CustomFieldGuard(_Model):
+    """CLOSE-15: the custom fields a target's records may carry (`under` a path prefix such as
+    `custom.`); a record with a value in any other is quarantined naming that field — its type
+    must define the field first."""
+
+    under: str
+    allowed: list[str] = []
+    owner: str = Field(default="", description="What defines the fields (for the message)")
+
+    def undefined(self, record: dict[str, Any]) -> list[str]:
+        keys: list[str] = []
+        nested = self.under.rstrip(".")
+        if isinstance(record.get(nested), dict):
+            keys += [f"{self.under}{k}" for k, v in record[nested].items() if v not in (None, "", [])]
+        keys += [k for k, v in record.items() if k.startswith(self.under) and v not in (None, "", [])]
+        allowed = {f"{self.under}{a}" for a in self.allowed}
+        return sorted({k for k in keys if k not in allowed})
+
+
 class TargetMap(_Model):
     table: str
     entity_set: str
@@ -219,6 +239,7 @@ class TargetMap(_Model):
     file: FileMap | None = None
     dedupe: DedupeMap | None = None
     properties: PropertyColumns | None = None
+    custom_fields: CustomFieldGuard | None = None
 
 
 _TARGET_KEYS = set(TargetMap.model_fields)
@@ -357,6 +378,10 @@ class Profile(_Model):
     )
     skip: list[SkipMap] = []
     placeholders: list[Placeholder] = []
+    generate: list[GenerateSpec] = Field(
+        default=[],
+        description="Mapping generated after extraction from what the source holds (generators.py)",
+    )
 
     @field_validator("objects")
     @classmethod

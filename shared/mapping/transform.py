@@ -138,6 +138,13 @@ def transform_record(
     def col(column: str) -> str | None:
         return custom_column(column, prefix, custom_columns)
 
+    if t.custom_fields is not None and (undefined := t.custom_fields.undefined(record)):
+        raise fail(
+            InvalidField,
+            undefined[0],
+            f"{undefined[0]} is not a field of {t.custom_fields.owner or t.table}: define it first "
+            "(CLOSE-15); this record waits",
+        )
     payload: dict[str, Any] = {t.primary_id: target_id(scope, source, obj.name, sid)}
     payload.update(_fields(t.fields, record, t.table, col, fail))
     for vm in t.value_maps:

@@ -34,7 +34,11 @@ def match_owners(
     PreflightBlocked if the owners alone block the run (the behaviour before preflight existed)."""
     spec = run.spec
     profile = profile_for(spec)
-    users = open_source(spec.source, base_dir).users()
+    source = open_source(spec.source, base_dir)
+    try:
+        users = source.users()
+    finally:
+        source.close()  # an API source holds a connection pool
     rows = dv.list_all(
         "systemusers", select=["systemuserid", "internalemailaddress", "domainname", "isdisabled"]
     )

@@ -80,10 +80,10 @@ def apply_mapping(spec: MigrationSpec, document: Any) -> AppliedMapping:
         raise ConfigError(f"the mapping is for {proposal.source}, the migration reads {spec.source.kind}")
     existing = spec.options.profile_overrides or {}
     overrides, notes = overrides_from_proposal(proposal, profile_for(spec), existing)
-    new_spec = spec.model_copy(
-        update={"options": spec.options.model_copy(update={"profile_overrides": overrides})}
-    )
-    profile_for(new_spec)  # the approved mapping must load: a ConfigError names what is wrong
+    try:
+        new_spec = spec.with_profile_overrides(overrides)
+    except ValidationError as exc:  # the approved mapping must load: say what is wrong
+        raise ConfigError(f"the approved mapping does not apply: {exc.errors()[0]['msg']}") from None
     return AppliedMapping(spec=new_spec, applied=len(proposal.approved()) - len(notes), notes=notes)
 
 

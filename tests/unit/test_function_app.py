@@ -19,7 +19,7 @@ EXPECTED = {
     "provision_schema": {"activityTrigger"},
     "run_preflight": {"activityTrigger"},
     "transform_chunk": {"activityTrigger"},
-    "build_joins": {"activityTrigger"},
+    "plan_run": {"activityTrigger"},
     "propose_mapping": {"activityTrigger"},
     "apply_mapping": {"activityTrigger"},
     "load_chunk": {"activityTrigger"},

@@ -81,7 +81,7 @@ def _activities(chunks: dict[str, int], dop_hint: int = 2) -> dict[str, Any]:
             "applied": 1,
             "notes": [],
         },
-        "build_joins": lambda _: {"indexes": {}, "plan": None, "properties": {}},
+        "plan_run": lambda _: {"indexes": {}, "plan": None, "properties": {}},
         "transform_chunk": transform,
         "load_chunk": load,
         "reconcile_phase": lambda inp: {"objects": inp["objects"], "report_path": "r"},

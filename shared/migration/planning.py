@@ -1,0 +1,68 @@
+"""Plan step, once per run after extraction: the mapping the profile generates from the staged data
+(generators.py: Close custom activity types, pipelines and stages), then the join indexes and the
+run's schema plan over the profile as generated.
+
+    out = plan_run(run, extract, store)
+    if out.overrides is not None: the run goes on with them as its spec's profile overrides
+
+Generated mapping is merged over the spec's own overrides like a customer's, so it is validated on
+load, shown in the plan the person approves, and the same data always gives the same mapping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from itertools import chain
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.mapping.generators import GENERATORS
+from shared.mapping.profile import merge_overrides, profile_for, raw_profile
+from shared.migration.joins import JoinsOutput, build_joins
+from shared.migration.models import ExtractOutput, RunRef
+from shared.storage import StagingStore
+
+
+class RunPlan(JoinsOutput):
+    model_config = ConfigDict(extra="forbid")
+    overrides: dict[str, Any] | None = None
+    """The spec's profile overrides with the generated mapping merged in (None: nothing generated)."""
+    notes: list[str] = []
+
+
+def plan_run(run: RunRef, extract: ExtractOutput, store: StagingStore) -> RunPlan:
+    spec = run.spec
+    profile = profile_for(spec)
+
+    def rows(name: str) -> Iterable[dict[str, Any]]:
+        info = extract.objects.get(name)
+        return chain.from_iterable(store.get_records(p) for p in (info.chunks if info else []))
+
+    overrides: dict[str, Any] = dict(spec.options.profile_overrides or {})
+    notes: list[str] = []
+    generated = False
+    for gen in profile.generate:
+        raw = merge_overrides(raw_profile(spec.source.kind), overrides)
+        out, said = GENERATORS[gen.kind](gen, raw, rows, spec.options.option_value_prefix)
+        notes += [f"{gen.kind}: {n}" for n in said]
+        if out:
+            overrides = merge_overrides(overrides, out)
+            generated = True
+    if generated:
+        spec = spec.model_copy(
+            update={"options": spec.options.model_copy(update={"profile_overrides": overrides})}
+        )
+        profile_for(spec)  # what was generated must load: a ConfigError names it
+        run = run.model_copy(update={"spec": spec})
+    joins = build_joins(run, extract, store)
+    return RunPlan(**joins.model_dump(), overrides=overrides if generated else None, notes=notes)
+
+
+class PlanRunInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    run: RunRef
+    extract: ExtractOutput
+
+
+__all__ = ["PlanRunInput", "RunPlan", "plan_run"]

@@ -1,0 +1,122 @@
+"""End to end from the Close API (the mock, serving the edge-case dataset) into a fresh Dataverse
+emulator: custom activity types become provisioned activity tables and their instances load there
+(CLOSE-14/15); pipelines and stages become choice columns set on every opportunity (CLOSE-07/08);
+emails, SMS, meetings and notes land as their activity types regarding the right parent.
+
+Expected counts are computed from the dataset itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from emulators.close import start_server
+from intact import commands
+from intact.demo import DEMO_TOKEN_VAR, STORAGE_VAR, demo_spec
+from intact.services import REPO, DataverseEmulator
+from samples.close.generate import OPPORTUNITY_STATUSES, make_api_dataset
+from shared.ids import target_id
+
+pytestmark = pytest.mark.e2e
+KEY_VAR = "INTACT_E2E_CLOSE_KEY"
+OPTION = 100_000_000
+
+
+@pytest.fixture(scope="module")
+def fresh_dataverse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DataverseEmulator]:
+    """Its own org: the custom tables this run provisions never meet other tests' counts."""
+    with DataverseEmulator() as dv:
+        dv.start(
+            seed=REPO / "samples" / "close" / "target_org.json", db=tmp_path_factory.mktemp("dv") / "o.sqlite"
+        )
+        yield dv
+
+
+def _get(url: str, entity_set: str, select: str) -> list[dict[str, Any]]:
+    resp = httpx.get(
+        f"{url}/api/data/v9.2/{entity_set}",
+        params={"$select": select},
+        headers={"Authorization": "Bearer e2e-token"},
+        timeout=30,
+    )
+    resp.raise_for_status()
+    return list(resp.json()["value"])
+
+
+def test_CLOSE_14_CLOSE_07_the_close_api_end_to_end(
+    azurite: Any, fresh_dataverse: Any, scope_id: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(STORAGE_VAR, azurite.connection_string)
+    monkeypatch.setenv(DEMO_TOKEN_VAR, "e2e-token")
+    monkeypatch.setenv(KEY_VAR, "test-key")
+    data = make_api_dataset()
+    leads = data["leads"]
+    with start_server(data=data) as mock:
+        spec = demo_spec(fresh_dataverse.url, migration_id=scope_id)
+        source = spec.source.model_copy(
+            update={"path": None, "users_path": None, "api_url": mock.api_url, "api_key": f"${{{KEY_VAR}}}"}
+        )
+        spec = spec.model_copy(update={"source": source})
+        rt = commands.open_runtime(tmp_path / "state")
+        try:
+            iid = commands.start_migration(rt, spec)
+            body = commands.follow(rt, iid, None, 600)
+        finally:
+            rt.close()
+    assert body["runtime_status"] == "Completed", body.get("output")
+    result = commands.result_json(body)
+    url = fresh_dataverse.url
+    # CLOSE-14: the type is a provisioned activity table; its instances are there, regarding their parent
+    instances = [a for lead in leads for a in lead["activities"] if a["_type"] == "CustomActivity"]
+    rows = {
+        r["activityid"]: r
+        for r in _get(url, "new_meetingoutcomes", "activityid,subject,new_outcome,new_attendees")
+    }
+    undefined = [a for a in instances if "custom.cf_mood" in a]
+    assert len(undefined) == 1
+    for a in instances:
+        tid = target_id(scope_id, "close", "activities", a["id"])
+        if a in undefined:  # CLOSE-15: it waits for its field, named in the quarantine
+            assert tid not in rows
+            continue
+        if tid not in rows:  # only an instance whose parent was refused may be missing
+            continue
+        assert rows[tid]["new_outcome"] == OPTION + ["Won", "Follow-up", "Lost"].index(a["custom.cf_outcome"])
+        assert rows[tid]["new_attendees"] == a["custom.cf_attendees"]
+    assert len(rows) >= len(instances) - len(undefined) - 2
+
+    # CLOSE-07/08: every loaded opportunity carries its pipeline and stage as options, the label too
+    opps = {o["id"]: o for lead in leads for o in lead["opportunities"]}
+    written = {
+        r["opportunityid"]: r
+        for r in _get(url, "opportunities", "opportunityid,new_stage,new_pipeline,stepname")
+    }
+    stages = [s for s, *_ in OPPORTUNITY_STATUSES]
+    pipelines = list(dict.fromkeys(p for *_, p in OPPORTUNITY_STATUSES))
+    seen = 0
+    for oid, o in opps.items():
+        row = written.get(target_id(scope_id, "close", "opportunities", oid))
+        if row is None:
+            continue
+        seen += 1
+        assert row["new_stage"] == OPTION + stages.index(o["status_id"])
+        assert row["new_pipeline"] == OPTION + pipelines.index(o["pipeline_id"])
+        assert row["stepname"] == o["status_label"]
+    assert seen == result["objects"]["opportunities"]["loaded"] > 0
+
+    # every activity kind of the dataset landed as its Dataverse type (the one note is 120,000
+    # characters, over notetext's 100,000: planted, it is quarantined with Dataverse's reason)
+    kinds = {"Email": "emails", "Meeting": "appointments", "SMS": "tasks"}
+    for kind, entity_set in kinds.items():
+        ids = {
+            target_id(scope_id, "close", "activities", a["id"])
+            for lead in leads
+            for a in lead["activities"]
+            if a["_type"] == kind
+        }
+        assert ids & {r["activityid"] for r in _get(url, entity_set, "activityid")}, kind
