@@ -15,6 +15,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from shared.mapping.paths import get_path
+
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TAG = re.compile(r"<[^>]*>")
 _BLOCK = re.compile(r"<\s*(br|/p|/div|/li|/h[1-6]|/tr)\b[^>]*>", re.IGNORECASE)
@@ -116,6 +118,22 @@ def _bool(v: Any) -> Any:
     raise ValueError("not a yes/no value")
 
 
+def _decimal(v: Any) -> Any:
+    """A Decimal/Money column from an export's decimal text ("1200.00" → 1200.0; the currency is a
+    lookup). Numbers pass through."""
+    if _empty(v):
+        return None
+    if isinstance(v, bool) or not isinstance(v, int | float | str):
+        raise ValueError("not a number")
+    try:
+        d = Decimal(str(v).strip())
+    except InvalidOperation:
+        raise ValueError("not a number") from None
+    if not d.is_finite():
+        raise ValueError("not a finite number")
+    return float(d)
+
+
 def _seconds_to_minutes(v: Any) -> Any:
     """Call durations: Close seconds → Dataverse whole minutes (INT-11), rounded up so a 20 s call is 1."""
     if _empty(v):
@@ -149,6 +167,48 @@ def _text_max(arg: str) -> Converter:
     return convert
 
 
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+
+
+def _rendered(v: Any) -> str:
+    if v is None or (isinstance(v, str) and not v.strip()):
+        return ""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, dict):
+        return "\n".join(f"{k}: {_rendered(x)}" for k, x in sorted(v.items()) if _rendered(x))
+    if isinstance(v, list):
+        return "; ".join(r for x in v if (r := _rendered(x)))
+    return str(v).strip()
+
+
+def _template(fmt: str) -> Converter:
+    """`template:<format>`, with `from: ""` (the whole record): several fields of the record written
+    into one text, for what the target has no column for (CON-21: a ticket's metadata in its note).
+    `{path}` placeholders are profile paths (`_join.thread` too); an empty field writes nothing, and a
+    line whose every placeholder is empty is left out. A pivot join writes one `key: value` line per
+    key, in key order; a list writes `a; b`; a boolean yes/no."""
+    if not _PLACEHOLDER.search(fmt):
+        raise ValueError("a template needs at least one {field} placeholder")
+
+    def convert(v: Any) -> Any:
+        if v is None:
+            return None
+        if not isinstance(v, dict):
+            raise ValueError('a template reads the whole record: map it with from: ""')
+        lines = []
+        for line in fmt.split("\n"):
+            parts = _PLACEHOLDER.split(line)  # literal, path, literal, path, …, literal
+            values = [_rendered(get_path(v, p.strip())) for p in parts[1::2]]
+            if values and not any(values):
+                continue
+            parts[1::2] = values
+            lines.append("".join(parts))
+        return "\n".join(lines).strip() or None
+
+    return convert
+
+
 CONVERTERS: dict[str, Converter] = {
     "text": _text,
     "email": _email,
@@ -160,10 +220,11 @@ CONVERTERS: dict[str, Converter] = {
     "strip_html": _strip_html,
     "bool": _bool,
     "seconds_to_minutes": _seconds_to_minutes,
+    "decimal": _decimal,
     "first_name": lambda v: _split(v)[0],
     "last_name": lambda v: _split(v)[1],
 }
-PARAMETRISED: dict[str, Callable[[str], Converter]] = {"text_max": _text_max}
+PARAMETRISED: dict[str, Callable[[str], Converter]] = {"text_max": _text_max, "template": _template}
 
 
 def converter(spec: str) -> Converter:
