@@ -142,13 +142,15 @@ def test_COM_38_COM_39_migrate_rerun_rollback(runtime: Any, dataverse: Any, scop
     placeholder = placeholder_id(scope_id, "close", "no_company")
     assert ours <= set(accounts)
     # CLOSE-01/05 (COM-13): the profile's custom columns were provisioned before the load and written
-    status_of = {
-        r["accountid"]: r["new_closeoriginalstatus"]
-        for r in _rows(dataverse.url, "accounts", "accountid,new_closeoriginalstatus")
+    kept = {
+        r["accountid"]: r
+        for r in _rows(dataverse.url, "accounts", "accountid,new_closeoriginalstatus,new_closeleadid")
     }
     for lead in exp["leads"]:
-        if target_id(scope_id, "close", "leads", lead["id"]) in ours:
-            assert status_of[target_id(scope_id, "close", "leads", lead["id"])] == lead["status_label"]
+        tid = target_id(scope_id, "close", "leads", lead["id"])
+        if tid in ours:
+            assert kept[tid]["new_closeoriginalstatus"] == lead["status_label"]
+            assert kept[tid]["new_closeleadid"] == lead["id"]  # the source id, for cross-reference
     kept_ids = {
         r["contactid"]: r["new_closecontactid"]
         for r in _rows(dataverse.url, "contacts", "contactid,new_closecontactid")

@@ -290,6 +290,9 @@ def test_CLOSE_25_INT_01_custom_columns_are_declared_in_the_schema_plan_with_the
         ("lead", "new_closeoriginalstatus"): "close_original_status__c",
         ("account", "new_closeoriginalstatus"): "close_original_status__c",
         ("contact", "new_closecontactid"): "close_contact_id__c",
+        ("account", "new_closeleadid"): "close_lead_id__c",
+        ("lead", "new_closeleadid"): "close_lead_id__c",
+        ("opportunity", "new_closeopportunityid"): "close_opportunity_id__c",
     }
     written = {
         (t.table, f"new_{c}")
@@ -304,6 +307,6 @@ def test_a_custom_column_missing_from_the_schema_plan_is_refused() -> None:
     from shared.errors import ConfigError
 
     with pytest.raises(
-        ConfigError, match=r"schema plan does not declare on account: \['closeoriginalstatus'\]"
+        ConfigError, match=r"schema plan does not declare on account: \['closeleadid', 'closeoriginalstatus'\]"
     ):
         load_profile("close", {"schema": {"columns": []}})
