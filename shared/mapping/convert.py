@@ -102,6 +102,44 @@ def _strip_html(v: Any) -> Any:
     return "\n".join(line.rstrip() for line in text.splitlines()).strip() or None
 
 
+_IMG = re.compile(r"<\s*img\b[^>]*>", re.IGNORECASE)
+_IMG_ALT = re.compile(r"""\balt\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
+_IMG_DATA = re.compile(r"""\bsrc\s*=\s*["']?data:([\w.+-]+/[\w.+-]+)[;,]""", re.IGNORECASE)
+
+
+def _image_marker(m: re.Match[str]) -> str:
+    tag = m.group(0)
+    alt = _IMG_ALT.search(tag)
+    data = _IMG_DATA.search(tag)
+    what = (alt.group(1).strip() if alt else "") or (data.group(1).lower() if data else "")
+    return f"[inline image{': ' + what if what else ''}]"
+
+
+def _strip_html_mark_images(v: Any) -> Any:
+    """HTML → plain text as `strip_html`, but each `<img>` stays visible as `[inline image: <alt or
+    MIME type>]` where it stood, so an image the text held is never dropped silently (PRAC-11: the
+    note's images themselves need their own rows)."""
+    if _empty(v):
+        return None
+    if not isinstance(v, str):
+        raise ValueError("not text")
+    return _strip_html(_IMG.sub(lambda m: html.escape(_image_marker(m)), v))
+
+
+def _date_label(text: str) -> Converter:
+    """`date_label:<text>`: the value's calendar date (as `date_only` reads it) followed by a space and
+    the text — PRAC-10's note subject "2024-01-16 Session Note"."""
+    label = text.strip()
+    if not label:
+        raise ValueError("date_label needs the text that follows the date")
+
+    def convert(v: Any) -> Any:
+        day = _date_only(v)
+        return None if day is None else f"{day} {label}"
+
+    return convert
+
+
 _TRUE = {"true", "yes", "y", "1", "on"}
 _FALSE = {"false", "no", "n", "0", "off"}
 
@@ -218,13 +256,18 @@ CONVERTERS: dict[str, Converter] = {
     "url": _url,
     "money_cents": _money_cents,
     "strip_html": _strip_html,
+    "strip_html_mark_images": _strip_html_mark_images,
     "bool": _bool,
     "seconds_to_minutes": _seconds_to_minutes,
     "decimal": _decimal,
     "first_name": lambda v: _split(v)[0],
     "last_name": lambda v: _split(v)[1],
 }
-PARAMETRISED: dict[str, Callable[[str], Converter]] = {"text_max": _text_max, "template": _template}
+PARAMETRISED: dict[str, Callable[[str], Converter]] = {
+    "text_max": _text_max,
+    "template": _template,
+    "date_label": _date_label,
+}
 
 
 def converter(spec: str) -> Converter:
