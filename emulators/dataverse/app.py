@@ -85,6 +85,7 @@ class Emulator:
             unique_name, _, prefix = spec.partition(":")
             self.schema.add_solution(unique_name, prefix or "new")
         self.keys = keyed.install(self.schema, self.engine)
+        self.engine.is_custom_table = self.schema.is_custom_table  # custom activities: every party type
         self.directory: Directory = build_directory(config.users_file)
         self.limits = ServiceProtection(config.limits)
         self.faults = FaultInjector(config.faults, config.fault_seed)

@@ -482,6 +482,10 @@ class CustomSchema:
                         self._delete("key", self.keys, name)
                 self._delete("entity", self.entities, logical)
                 self.store.drop(logical)
+                # an activity table's parties go with its rows (parties.py)
+                self.store.delete_where(
+                    "activityparty", "json_extract(doc, '$.\"__lt\".activityid') = ?", [logical]
+                )
                 self.rebuild()
 
     # --- writes: columns ----------------------------------------------------------------------------

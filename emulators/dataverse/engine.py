@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import errors, rules
+from . import errors, parties, rules
 from .metadata import MetadataRegistry, TableMeta
 from .odata_query import OrderBy, compile_filter, parse_filter
 from .store import DuplicateKey, Store, column_sql
@@ -69,6 +69,8 @@ class Engine:
     # Resolves `@odata.bind` values that are not `/<set>(<guid>)` (alternate keys) to (set, guid).
     bind_resolver: Callable[[str], tuple[str, str] | None] | None = None
     alternate_keys: Any = None  # keys.AlternateKeys, for UpsertMultiple items addressed by key
+    # Whether a table was created through the metadata API (custom activities take every party type).
+    is_custom_table: Callable[[str], bool] = field(default=lambda _logical: False)
 
     @property
     def sets_to_logical(self) -> dict[str, str]:
@@ -77,7 +79,12 @@ class Engine:
     # --- writes -----------------------------------------------------------------------------------
 
     def validate(self, table: TableMeta, body: dict[str, Any], mode: Mode) -> Changes:
-        return validate_payload(table, body, mode, self.sets_to_logical, self.bind_resolver)
+        body, party_list = parties.split(table, body)
+        changes = validate_payload(table, body, mode, self.sets_to_logical, self.bind_resolver)
+        if party_list is not None:
+            custom = self.is_custom_table(table.logical_name)
+            changes.parties = parties.validate(self, table, party_list, mode, custom)
+        return changes
 
     def create(
         self,
@@ -89,6 +96,8 @@ class Engine:
         mode: Mode = "create",
         bulk: bool = False,
     ) -> str:
+        if table.logical_name == parties.PARTY_TABLE and mode != "seed":
+            raise parties.not_supported("Create")
         changes = self.validate(table, body, mode)
         rid = record_id or changes.values.get(table.primary_id) or new_guid()
         if mode != "seed":
@@ -136,6 +145,8 @@ class Engine:
             self.store.insert(table.logical_name, rid, doc)
         except DuplicateKey:
             raise errors.duplicate_record(bulk) from None
+        if changes.parties is not None:
+            parties.replace(self, table, rid, changes.parties)
         return rid
 
     def update(
@@ -148,6 +159,8 @@ class Engine:
         existing: dict[str, Any] | None = None,
         if_match: str | None = None,
     ) -> dict[str, Any]:
+        if table.logical_name == parties.PARTY_TABLE:
+            raise parties.not_supported("Update")
         doc = existing if existing is not None else self.store.get(table.logical_name, record_id)
         if doc is None:
             raise errors.record_not_found(table.logical_name, record_id)
@@ -176,14 +189,20 @@ class Engine:
         for hook in self.write_hooks:
             hook(table, record_id, doc)
         self.store.replace(table.logical_name, record_id, doc)
+        if changes.parties is not None:
+            parties.replace(self, table, record_id, changes.parties)
         return doc
 
     def delete(self, table: TableMeta, record_id: str, if_match: str | None = None) -> None:
+        if table.logical_name == parties.PARTY_TABLE:
+            raise parties.not_supported("Delete")
         doc = self.store.get(table.logical_name, record_id)
         if doc is None:
             raise errors.record_not_found(table.logical_name, record_id)
         self.check_etag(doc, if_match)
         self.store.delete(table.logical_name, record_id)
+        if table.is_activity:
+            parties.delete_for(self, record_id)
 
     @staticmethod
     def check_etag(doc: dict[str, Any], if_match: str | None) -> None:

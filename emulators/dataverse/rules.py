@@ -135,6 +135,8 @@ def on_update(
     closable = table.is_activity or table.logical_name in CLOSABLE
     if closable and current != 0:
         touched = (set(changes.values) | set(changes.lookups)) - {state.name}
+        if changes.parties is not None:
+            touched.add(f"{table.logical_name}_activity_parties")
         if status is not None:
             touched.discard(status.name)
         if touched and target != 0:

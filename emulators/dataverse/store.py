@@ -126,6 +126,11 @@ class Store:
             cur = self._conn.execute(f"DELETE FROM {self._ensure(logical)} WHERE id=?", (record_id,))
             return cur.rowcount > 0
 
+    def delete_where(self, logical: str, where: str, params: list[Any]) -> int:
+        with self._lock:
+            cur = self._conn.execute(f"DELETE FROM {self._ensure(logical)} WHERE {where}", params)
+            return cur.rowcount
+
     def query(
         self,
         logical: str,

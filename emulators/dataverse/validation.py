@@ -35,6 +35,7 @@ class LookupRef:
 class Changes:
     values: dict[str, Any] = field(default_factory=dict)
     lookups: dict[str, LookupRef] = field(default_factory=dict)
+    parties: list[Any] | None = None  # parties.Party items when the body sent the party collection
 
 
 def parse_bind_path(value: str) -> tuple[str, str] | None:

@@ -10,7 +10,7 @@ import re
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from .. import errors
+from .. import errors, parties
 from ..engine import MAX_PAGE_SIZE, Engine
 from ..metadata import TableMeta
 from ..odata_query import parse_orderby, parse_select
@@ -20,12 +20,26 @@ SUPPORTED_QUERY_OPTIONS = {"$select", "$filter", "$orderby", "$top", "$count", "
 _SKIPTOKEN_OFFSET = re.compile(r'offset="(\d+)"')
 
 
-def _check_options(query: dict[str, str]) -> None:
+def _check_options(query: dict[str, str], *, expand: bool = False) -> None:
+    """`expand`: the request may carry `$expand` (reads; only an activity's party collection)."""
     for key in query:
         if key.startswith("$") and key not in SUPPORTED_QUERY_OPTIONS:
+            if key == "$expand" and expand:
+                continue
             if key in ("$expand", "$apply", "$skip", "$search", "$format", "$levels"):
                 raise errors.not_implemented(f"The query option '{key}'")
             raise errors.query_syntax(f"The query parameter '{key}' is not supported.")
+
+
+def _expansion(
+    req: Request, engine: Engine, table: TableMeta, docs: list[dict[str, Any]]
+) -> tuple[str, Any] | None:
+    """(navigation property, parties of a document) for `$expand=<activity>_activity_parties`."""
+    text = req.query().get("$expand")
+    if text is None:
+        return None
+    select = parties.parse_expand(text, table, engine)
+    return parties.collection(table), parties.expand(engine, docs, table, select)
 
 
 def _select(req: Request, table: TableMeta) -> list[str] | None:
@@ -66,7 +80,7 @@ def create(req: Request, engine: Engine, table: TableMeta) -> Response:
 
 def retrieve(req: Request, engine: Engine, table: TableMeta, record_id: str) -> Response:
     query = req.query()
-    _check_options(query)
+    _check_options(query, expand=True)
     for key in ("$filter", "$orderby", "$top", "$count", "$skiptoken"):
         if key in query:
             raise errors.query_syntax(
@@ -78,6 +92,9 @@ def retrieve(req: Request, engine: Engine, table: TableMeta, record_id: str) -> 
         "@odata.context": context_url(req, f"{_context_fragment(table, select)}/$entity"),
         **engine.serialize(table, doc, select, req.annotations()),
     }
+    expansion = _expansion(req, engine, table, [doc])
+    if expansion is not None:
+        body[expansion[0]] = expansion[1](doc)
     return Response(200, body, {"ETag": body["@odata.etag"]}, records=1)
 
 
@@ -125,7 +142,7 @@ def _int_option(query: dict[str, str], name: str) -> int | None:
 
 def list_records(req: Request, engine: Engine, table: TableMeta) -> Response:
     query = req.query()
-    _check_options(query)
+    _check_options(query, expand=True)
     select = parse_select(query["$select"], table) if query.get("$select") else None
     orderby = parse_orderby(query["$orderby"], table) if query.get("$orderby") else []
     top = _int_option(query, "$top")
@@ -159,6 +176,10 @@ def list_records(req: Request, engine: Engine, table: TableMeta) -> Response:
     if result.total is not None:
         body["@odata.count"] = result.total
     body["value"] = [engine.serialize(table, row, select, annotations) for row in result.rows]
+    expansion = _expansion(req, engine, table, result.rows)
+    if expansion is not None:
+        for row, out in zip(result.rows, body["value"], strict=True):
+            out[expansion[0]] = expansion[1](row)
     headers: dict[str, str] = {}
     if "odata.maxpagesize" in prefer:
         headers["Preference-Applied"] = f"odata.maxpagesize={page_size}"
