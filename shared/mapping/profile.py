@@ -39,6 +39,7 @@ from shared.errors import ConfigError
 from shared.mapping.convert import converter
 from shared.mapping.generators import GenerateSpec
 from shared.mapping.joins import JoinSpec
+from shared.mapping.parties import PartyMap
 from shared.mapping.paths import get_path
 from shared.mapping.schema_plan import SchemaPlan
 from shared.mapping.splits import Predicate, SplitRule
@@ -240,6 +241,7 @@ class TargetMap(_Model):
     dedupe: DedupeMap | None = None
     properties: PropertyColumns | None = None
     custom_fields: CustomFieldGuard | None = None
+    parties: list[PartyMap] = Field(default=[], description="Activity parties (parties.py, INT-12)")
 
 
 _TARGET_KEYS = set(TargetMap.model_fields)

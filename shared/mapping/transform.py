@@ -18,6 +18,7 @@ from shared.ids import target_id
 from shared.mapping.convert import converter
 from shared.mapping.joins import JOIN_FIELD, InferredType, column_name, convert_property
 from shared.mapping.owners import OwnerMap
+from shared.mapping.parties import build_parties, collection
 from shared.mapping.paths import get_path
 from shared.mapping.profile import CUSTOM_MARK, FieldMap, ObjectMap, TargetMap
 from shared.mapping.splits import ChildrenFn, choose
@@ -88,6 +89,8 @@ class TargetRow(BaseModel):
     file: FileRef | None = None
     dedupe: dict[str, str] = {}
     """Target column → value to look for among existing rows before writing (DedupeMap)."""
+    parties_dropped: int = 0
+    """Malformed party addresses left out of `<table>_activity_parties` (parties.py)."""
 
 
 class Skipped(BaseModel):
@@ -160,6 +163,9 @@ def transform_record(
             raise fail(InvalidField, vm.from_, f"{vm.from_} is empty but {t.table}.{vm.to} is required")
     if t.source_id_to and (c := col(t.source_id_to)) is not None:
         payload[c] = sid
+    parties_dropped = 0
+    if t.parties:
+        payload[collection(t.table)], parties_dropped = build_parties(t.parties, record)
     if t.properties is not None and custom_columns:
         payload.update(
             _properties(t, record, (property_types or {}).get(t.properties.join, {}), prefix, fail)
@@ -235,6 +241,7 @@ def transform_record(
         follow_up=follow_up,
         file=file,
         dedupe=dedupe,
+        parties_dropped=parties_dropped,
     )
 
 
