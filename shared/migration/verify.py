@@ -1,5 +1,8 @@
 """Read-back verification (COM-01): a sample of the rows a run loaded is read back from Dataverse
-and compared, column by column, with what was sent — values, lookups and owner.
+and compared, column by column, with what was sent — values, lookups and owner. An activity's parties
+(`<table>_activity_parties`, INT-12) are no column: they are read from `activityparties` and each
+party sent must be there (same type, and the same address or the same party row); parties Dataverse
+adds itself (owner, regarding, an address it resolved to a record) are not counted against it.
 
 Findings name columns and counts, never values.
 """
@@ -19,6 +22,8 @@ from shared.storage import IdMap, StagingStore
 
 # Columns that are write-only on create and read back under another name.
 READ_BACK_AS = {"overriddencreatedon": "createdon"}
+PARTIES = "_activity_parties"  # the suffix of an activity's party collection (shared/mapping/parties.py)
+PARTY_BATCH = 50  # activities per activityparties query (URL length stays well under limits)
 
 
 @dataclass
@@ -78,13 +83,17 @@ def verify_loaded(
         return (entry.table, entry.target_id) if entry else None
 
     expected: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    parties: dict[str, tuple[str, list[dict[str, Any]]]] = {}
     count = 0
     for path in store.list(f"{prefix}/target/{obj.name}/"):
         for raw in store.get_records(path):
             row = TargetRow.model_validate(raw)
             if row.source_id not in loaded:
                 continue
-            want = {READ_BACK_AS.get(k, k): v for k, v in row.payload.items()}
+            want = {READ_BACK_AS.get(k, k): v for k, v in row.payload.items() if not k.endswith(PARTIES)}
+            for k, v in row.payload.items():
+                if k.endswith(PARTIES) and isinstance(v, list):
+                    parties[row.id] = (k, v)
             if row.follow_up is not None:  # the state the follow-up set, not the open one it was created in
                 want["statecode"], want["statuscode"] = row.follow_up.state, row.follow_up.status
             for lk in row.lookups:
@@ -105,6 +114,7 @@ def verify_loaded(
         if count >= limit:
             break
     result = Verification(checked=count)
+    present: set[str] = set()
     for (entity_set, primary_id), rows in expected.items():
         columns = sorted({c for want in rows.values() for c in want})
         got = dv.get_by_ids(entity_set, primary_id, list(rows), columns)
@@ -116,4 +126,47 @@ def verify_loaded(
             for column, value in want.items():
                 if not _same(value, back.get(column)):
                     result.mismatched[column] += 1
+            present.add(tid)
+    _verify_parties(dv, {tid: p for tid, p in parties.items() if tid in present}, result)
     return result
+
+
+def _party_key(party: dict[str, Any]) -> tuple[Any, str | None, str | None]:
+    """(type, address, party row id) of a party as sent (`partyid_x@odata.bind`) or read back."""
+    bound = next(
+        (v for k, v in party.items() if k.startswith("partyid_") and k.endswith("@odata.bind")), None
+    )
+    party_id = party.get("_partyid_value") or (str(bound).rsplit("(", 1)[-1].rstrip(")") if bound else None)
+    address = party.get("addressused")
+    return (
+        party.get("participationtypemask"),
+        str(address).lower() if address else None,
+        str(party_id).lower() if party_id else None,
+    )
+
+
+def _verify_parties(
+    dv: DataverseClient, sent: dict[str, tuple[str, list[dict[str, Any]]]], result: Verification
+) -> None:
+    """Every party sent with a sampled activity is among its activityparties (one query per 50)."""
+    ids = [tid for tid, (_, parties) in sent.items() if parties]
+    found: dict[str, list[tuple[Any, str | None, str | None]]] = {}
+    for i in range(0, len(ids), PARTY_BATCH):
+        flt = " or ".join(f"_activityid_value eq {x}" for x in ids[i : i + PARTY_BATCH])
+        rows = dv.list_all(
+            "activityparties",
+            select=["_activityid_value", "participationtypemask", "addressused", "_partyid_value"],
+            filter=flt,
+        )
+        for r in rows:
+            found.setdefault(str(r.get("_activityid_value") or "").lower(), []).append(_party_key(r))
+    for tid in ids:
+        column, parties = sent[tid]
+        back = found.get(tid.lower(), [])
+        for party in parties:
+            mask, address, party_id = _party_key(party)
+            if not any(
+                m == mask and ((address and a == address) or (party_id and p == party_id)) for m, a, p in back
+            ):
+                result.mismatched[column] += 1
+                break
