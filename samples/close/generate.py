@@ -251,7 +251,12 @@ def _add_edge_cases(lead: dict[str, Any], i: int, contact_n: int) -> None:
             )
         )
     kinds = [
-        ("e", "Email", {"direction": "outgoing", "status": "sent", "subject": "Proposal", "body_text": "Hi"}),
+        (
+            "e",
+            "Email",
+            {"direction": "outgoing", "status": "sent", "subject": "Proposal", "body_text": "Hi"}
+            | _email_parties(lead, owner, i),
+        ),
         ("s", "SMS", {"direction": "outbound", "status": "sent", "text": "See you at 10"}),
         ("m", "Meeting", {"title": "Kick-off", "duration": 1800}),
     ]
@@ -259,6 +264,23 @@ def _add_edge_cases(lead: dict[str, Any], i: int, contact_n: int) -> None:
     extra.append(_activity(lead, i, code, kind, stamp, **fields))
     lead["activities"].extend(extra)
     lead["date_created"] = created
+
+
+def _email_parties(lead: dict[str, Any], owner: str, i: int) -> dict[str, Any]:
+    """A Close email's `sender` ("Name" <address>) and `to`/`cc`/`bcc` address lists (INT-12): from the
+    owner to the lead's first contact, copying the others (their planted defects included: a malformed
+    address, a contact without one); every 6th email is also blind-copied to an archive, once in a
+    display form and once plain (a duplicate)."""
+    users = {u: (f, la, e) for u, f, la, e in [*USERS, DEPARTED]}
+    first, last, address = users.get(owner, ("Former", "User", f"{owner}@contoso.example"))
+    emails = [c["emails"][0]["email"] for c in lead["contacts"] if c["emails"]]
+    archive = "records@contoso.example"
+    return {
+        "sender": f'"{first} {last}" <{address}>',
+        "to": emails[:1],
+        "cc": [f"{c['name']} <{c['emails'][0]['email']}>" for c in lead["contacts"][1:] if c["emails"]],
+        "bcc": [f"Records <{archive.upper()}>", archive] if i % 6 == 0 else [],
+    }
 
 
 def _activity(

@@ -1,13 +1,15 @@
 """End to end from the Close API (the mock, serving the edge-case dataset) into a fresh Dataverse
 emulator: custom activity types become provisioned activity tables and their instances load there
 (CLOSE-14/15); pipelines and stages become choice columns set on every opportunity (CLOSE-07/08);
-emails, SMS, meetings and notes land as their activity types regarding the right parent.
+emails, SMS, meetings and notes land as their activity types regarding the right parent; each email
+carries its sender and recipients as activity parties (INT-12, CLOSE-10).
 
 Expected counts are computed from the dataset itself.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -120,3 +122,26 @@ def test_CLOSE_14_CLOSE_07_the_close_api_end_to_end(
             if a["_type"] == kind
         }
         assert ids & {r["activityid"] for r in _get(url, entity_set, "activityid")}, kind
+
+    # INT-12 / CLOSE-10: every loaded email has its sender and recipients as activity parties, one per
+    # address and type (lower-cased, de-duplicated; a malformed address is left out)
+    masks = {"sender": 1, "to": 2, "cc": 3, "bcc": 4}
+    parties: dict[str, set[tuple[int, str]]] = {}
+    for p in _get(url, "activityparties", "_activityid_value,participationtypemask,addressused"):
+        parties.setdefault(p["_activityid_value"], set()).add((p["participationtypemask"], p["addressused"]))
+    loaded_emails = {r["activityid"] for r in _get(url, "emails", "activityid")}
+    checked = 0
+    for email in (a for lead in leads for a in lead["activities"] if a["_type"] == "Email"):
+        tid = target_id(scope_id, "close", "activities", email["id"])
+        if tid not in loaded_emails:
+            continue
+        want = set()
+        for field, mask in masks.items():
+            values = email[field] if isinstance(email[field], list) else [email[field]]
+            for value in values:
+                address = (m.group(1) if (m := re.search(r"<([^>]*)>", value)) else value).lower()
+                if re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-z]+", address):
+                    want.add((mask, address))
+        assert parties.get(tid, set()) == want, email["id"]
+        checked += 1
+    assert checked == len(loaded_emails) > 0

@@ -187,6 +187,33 @@ def test_CLOSE_10_INT_12_email_is_one_email_activity(edge: list[dict[str, Any]])
     assert row.follow_up is not None and (row.follow_up.state, row.follow_up.status) == (1, 3)  # Sent
 
 
+def test_CLOSE_10_INT_12_email_sender_and_recipients_become_activity_parties(
+    edge: list[dict[str, Any]],
+) -> None:
+    emails = [a for lead in edge for a in lead["activities"] if a["_type"] == "Email"]
+    archived = next(e for e in emails if e["bcc"] and e["cc"])
+    row = _row("activities", archived)
+    parties = row.payload["email_activity_parties"]
+    sender = archived["sender"].split("<")[1].rstrip(">")
+    assert parties[0] == {"participationtypemask": 1, "addressused": sender}
+    assert {"participationtypemask": 2, "addressused": archived["to"][0]} in parties
+    cc = [p["addressused"] for p in parties if p["participationtypemask"] == 3]
+    assert cc == [c.split("<")[1].rstrip(">").lower() for c in archived["cc"]]
+    # the archive is blind-copied twice in the source (display form and plain): one party
+    assert [p for p in parties if p["participationtypemask"] == 4] == [
+        {"participationtypemask": 4, "addressused": "records@contoso.example"}
+    ]
+    assert row.parties_dropped == 0
+    # a malformed recipient (a contact's planted `-at-nowhere` address) is left out and counted
+    bad = next(e for e in emails if any("-at-nowhere" in c for c in e["to"] + e["cc"]))
+    bad_row = _row("activities", bad)
+    assert bad_row.parties_dropped == 1
+    assert not any("-at-nowhere" in p["addressused"] for p in bad_row.payload["email_activity_parties"])
+    # no address fields at all (a JSON export's email): no parties, nothing dropped
+    plain = _row("activities", {k: v for k, v in bad.items() if k not in ("sender", "to", "cc", "bcc")})
+    assert plain.payload["email_activity_parties"] == [] and plain.parties_dropped == 0
+
+
 def test_CLOSE_11_sms_is_a_task_with_the_text_in_description(edge: list[dict[str, Any]]) -> None:
     sms = _activity(edge, "SMS")
     row = _row("activities", sms)
@@ -307,6 +334,7 @@ def test_a_custom_column_missing_from_the_schema_plan_is_refused() -> None:
     from shared.errors import ConfigError
 
     with pytest.raises(
-        ConfigError, match=r"schema plan does not declare on account: \['closeleadid', 'closeoriginalstatus'\]"
+        ConfigError,
+        match=r"schema plan does not declare on account: \['closeleadid', 'closeoriginalstatus'\]",
     ):
         load_profile("close", {"schema": {"columns": []}})
