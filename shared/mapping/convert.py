@@ -247,6 +247,59 @@ def _template(fmt: str) -> Converter:
     return convert
 
 
+def _label_list(v: Any) -> list[str]:
+    """The labels a multi-valued source value holds: a pivot join's keys (`{"#vip": …}`), a list, or a
+    comma-separated text; trimmed, blanks left out, each once (first spelling kept, case-insensitive)."""
+    if isinstance(v, dict):
+        items = list(v)
+    elif isinstance(v, list):
+        items = v
+    elif isinstance(v, str):
+        items = v.split(",")
+    else:
+        raise ValueError("not a list of labels")
+    seen: dict[str, str] = {}
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, str | int | float):
+            raise ValueError("a label is not text")
+        label = str(item).strip()
+        if label and label.casefold() not in seen:
+            seen[label.casefold()] = label
+    return list(seen.values())
+
+
+def _labels(v: Any) -> Any:
+    """Several labels (X2CRM tags from a pivot join, a list) as one text, sorted: `#new, #vip`."""
+    if v is None or (isinstance(v, str | list | dict) and not v):
+        return None
+    return ", ".join(sorted(_label_list(v), key=str.casefold)) or None
+
+
+def _multi_choice(arg: str) -> Converter:
+    """`multi_choice:<label>=<option>|<label>=<option>…`: several labels (as `labels` reads them) → a
+    multi-select choice value as the Web API writes it, the options comma-separated in ascending
+    order (`100000000,100000002`). Labels match case-insensitively. A label the map does not hold is
+    never written as some other option: it is left out (keep every label in a text column with
+    `labels` beside it)."""
+    options: dict[str, int] = {}
+    for pair in arg.split("|"):
+        label, sep, value = pair.rpartition("=")
+        if not sep or not label.strip():
+            raise ValueError("multi_choice takes label=option pairs separated by |")
+        try:
+            options[label.strip().casefold()] = int(value)
+        except ValueError:
+            raise ValueError(f"option {value!r} is not an integer") from None
+
+    def convert(v: Any) -> Any:
+        if v is None or (isinstance(v, str | list | dict) and not v):
+            return None
+        values = sorted({options[k] for k in (x.casefold() for x in _label_list(v)) if k in options})
+        return ",".join(str(n) for n in values) or None
+
+    return convert
+
+
 CONVERTERS: dict[str, Converter] = {
     "text": _text,
     "email": _email,
@@ -262,11 +315,13 @@ CONVERTERS: dict[str, Converter] = {
     "decimal": _decimal,
     "first_name": lambda v: _split(v)[0],
     "last_name": lambda v: _split(v)[1],
+    "labels": _labels,
 }
 PARAMETRISED: dict[str, Callable[[str], Converter]] = {
     "text_max": _text_max,
     "template": _template,
     "date_label": _date_label,
+    "multi_choice": _multi_choice,
 }
 
 
