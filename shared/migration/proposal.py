@@ -52,8 +52,14 @@ def propose_for_run(
     found = discover_source(run.spec.source, base_dir, sample_size=SAMPLE_SIZE)
     profile = profile_for(run.spec)
     tables = object_tables_for(found.source, profile)
-    wanted = sorted({t for o in found.objects for t in _as_list(tables.get(o.name))})
-    proposal = propose(found, profile, read_target_columns(dv, wanted), object_tables=tables)
+    wanted = {t for o in found.objects for t in _as_list(tables.get(o.name))}
+    # a custom table the plan creates does not exist yet: its columns are the plan's, not the target's
+    existing = {
+        row["LogicalName"]
+        for row in dv.request("GET", "EntityDefinitions", params={"$select": "LogicalName"}).json()["value"]
+    }
+    columns = read_target_columns(dv, sorted(wanted & existing))
+    proposal = propose(found, profile, columns, object_tables=tables)
     path = proposal_path(run)
     store.put_bytes(path, proposal.to_yaml().encode("utf-8"))
     return ProposalOutput(
