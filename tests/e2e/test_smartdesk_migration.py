@@ -160,9 +160,11 @@ def _expected(
     def ok(flag: bool) -> str:
         return "loaded" if flag else "quarantined"
 
-    for obj in ("users", "pipelines", "pipeline_stages", "custom_field_definitions", "custom_field_values"):
+    for obj in ("users", "custom_field_definitions", "custom_field_values"):
         counts[obj] = {"source": len(sd[obj]), "loaded": 0, "quarantined": 0, "skipped": len(sd[obj])}
     tally("accounts", "account_id", lambda r: "loaded")
+    tally("pipelines", "pipeline_id", lambda r: "loaded")
+    tally("pipeline_stages", "stage_id", lambda r: "loaded")
     tally("leads", "lead_id", lambda r: ok(not _bad_email(r)))
     tally("contacts", "contact_id", lambda r: ok(not _bad_email(r)))
     tally(
@@ -390,6 +392,27 @@ def _check_rows(url: str, scope: str, sd: Records, quarantined: set[tuple[str, s
         assert row["new_stage"] == OPTION + order.index(d["stage_id"])
         assert row["new_pipeline"] == OPTION + pipelines.index(d["pipeline_id"])
         assert row["_customerid_value"] == tid("accounts", d["account_id"])
+    # SD-06: the pipelines and their stages as rows, each opportunity linked to its stage
+    stage_rows = {
+        r["new_smartdeskid"]: r
+        for r in _get(
+            url, "new_smartdeskstages", "new_smartdeskid,new_name,new_probability,_new_pipelineid_value"
+        )
+    }
+    assert {
+        k: (r["new_name"], r["new_probability"], r["_new_pipelineid_value"]) for k, r in stage_rows.items()
+    } == {s["stage_id"]: (s["name"], s["probability"], tid("pipelines", s["pipeline_id"])) for s in stages}
+    names = {
+        r["new_smartdeskid"]: r["new_name"]
+        for r in _get(url, "new_smartdeskpipelines", "new_smartdeskid,new_name")
+    }
+    assert names == {p["pipeline_id"]: p["name"] for p in sd["pipelines"]}
+    links = {
+        r["opportunityid"]: r["_new_smartdeskstageid_value"]
+        for r in _get(url, "opportunities", "opportunityid,_new_smartdeskstageid_value")
+    }
+    for d in sd["deals"]:
+        assert links[tid("deals", d["deal_id"])] == tid("pipeline_stages", d["stage_id"])
     meta = httpx.get(
         f"{url}{API}/EntityDefinitions(LogicalName='opportunity')/Attributes(LogicalName='new_stage')"
         "/Microsoft.Dynamics.CRM.PicklistAttributeMetadata",

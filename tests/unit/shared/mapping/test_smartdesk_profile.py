@@ -127,8 +127,8 @@ def _first(records: Iterable[dict[str, Any]], **where: Any) -> dict[str, Any]:
 def test_SD_17_load_order_accounts_leads_contacts_deals_activities_then_notes_and_files() -> None:
     phases = [sorted(o.name for o in phase) for phase in load_profile("smartdesk").phases()]
     assert phases == [
-        ["accounts"],
-        ["leads"],
+        ["accounts", "pipelines"],
+        ["leads", "pipeline_stages"],
         ["contacts"],
         ["deals"],
         ["activities", "tasks", "tickets"],
@@ -342,6 +342,36 @@ def test_SD_06_each_pipeline_is_a_pipeline_option_its_name_kept(sd: Records) -> 
     for deal in sd["deals"]:
         row = _row("deals", deal, sd, custom_columns=True)
         assert row.payload["new_pipeline"] == OPTION + ids.index(deal["pipeline_id"])
+
+
+def test_SD_06_pipelines_and_stages_are_kept_as_rows_with_name_order_and_probability(sd: Records) -> None:
+    pipe = sd["pipelines"][0]
+    row = _row("pipelines", pipe, custom_columns=True)
+    assert (row.table, row.entity_set, row.primary_id) == (
+        "new_smartdeskpipeline",
+        "new_smartdeskpipelines",
+        "new_smartdeskpipelineid",
+    )
+    assert row.payload["new_name"] == pipe["name"] and row.payload["new_isdefault"] is pipe["is_default"]
+    for stage in sd["pipeline_stages"]:
+        row = _row("pipeline_stages", stage, custom_columns=True)
+        p = row.payload
+        assert (p["new_name"], p["new_stageorder"], p["new_probability"]) == (
+            stage["name"],
+            stage["order"],
+            stage["probability"],
+        )
+        assert (p["new_iswon"], p["new_islost"]) == (stage["is_won"], stage["is_lost"])
+        [parent] = row.lookups
+        assert parent.candidates == [("pipelines", stage["pipeline_id"])]
+        assert resolve_lookup(parent, _entry("new_smartdeskpipeline")).nav == "new_PipelineId"
+    deal = sd["deals"][0]
+    lk = {x.to: x for x in _row("deals", deal, sd, custom_columns=True).lookups}
+    assert lk["new_smartdeskstageid"].candidates == [("pipeline_stages", deal["stage_id"])]
+    assert lk["new_smartdeskpipelineid"].candidates == [("pipelines", deal["pipeline_id"])]
+    assert resolve_lookup(lk["new_smartdeskstageid"], _entry("new_smartdeskstage")).nav == (
+        "new_SmartDeskStageId"
+    )
 
 
 @pytest.mark.xfail(
@@ -697,43 +727,61 @@ def _entities() -> dict[str, set[str]]:
     return {t: {a["LogicalName"] for a in spec["Attributes"]} for t, spec in tables.items()}
 
 
+def _planned(plan: Any) -> set[tuple[str, str]]:
+    """(table, column) logical names the schema plan provisions, primary name columns included."""
+    cols = {
+        (plan.table_logical_name(c.table, "new"), plan.column_logical_name(c.name, "new"))
+        for c in plan.columns
+    }
+    return cols | {
+        (plan.table_logical_name(t.name, "new"), f"new_{t.primary_name.name.lower()}") for t in plan.tables
+    }
+
+
+def _written(t: Any) -> list[str]:
+    cols = [f.to for f in t.fields] + [vm.to for vm in t.value_maps] + [lk.to for lk in t.lookups]
+    cols += [r.to for r in t.references] + ([t.source_id_to] if t.source_id_to else [])
+    if t.file is not None:
+        cols += [t.file.body, t.file.name_to, t.file.mime_to]
+    for vm in t.value_maps:
+        if vm.unmapped.startswith("keep_label_in:"):
+            cols.append(vm.unmapped.removeprefix("keep_label_in:"))
+    return [c.replace("{prefix}", "new") for c in cols]
+
+
 def test_every_column_the_profile_writes_exists_in_dataverse_or_in_its_schema_plan(sd: Records) -> None:
     columns = _entities()
     for overrides in (None, SERVICE_LICENCE):
         profile = load_profile("smartdesk", _generated(sd, overrides))
         plan = profile.schema_
         assert plan is not None
-        planned = {(c.table, plan.column_logical_name(c.name, "new")) for c in plan.columns}
+        planned = _planned(plan)
+        tables = {plan.table_logical_name(t.name, "new"): t for t in plan.tables}
         for o in profile.objects:
             for name, t in o.targets.items():
-                written = (
-                    [f.to for f in t.fields] + [vm.to for vm in t.value_maps] + [lk.to for lk in t.lookups]
-                )
-                written += [r.to for r in t.references] + ([t.source_id_to] if t.source_id_to else [])
-                if t.file is not None:
-                    written += [t.file.body, t.file.name_to, t.file.mime_to]
-                for col in written:
-                    col = col.replace("{prefix}", "new")
+                if t.table in tables:  # a table of the plan: its id, name and planned columns
+                    assert t.primary_id == f"{t.table}id" and t.entity_set == f"{t.table}s"
+                    assert all((t.table, c) in planned for c in _written(t)), (o.name, name)
+                    continue
+                for col in _written(t):
                     assert col in columns[t.table] or (t.table, col) in planned, (o.name, name, col)
                 if t.state is not None:
                     assert {"statecode", "statuscode"} <= columns[t.table], (o.name, name)
-                    close = [f.to for f in t.state.close]
-                    assert set(close) <= columns["opportunity"] | {"subject", "actualrevenue", "actualend"}
+                    assert {f.to for f in t.state.close} <= {
+                        "subject",
+                        "description",
+                        "actualrevenue",
+                        "actualend",
+                    }
 
 
 def test_INT_01_custom_columns_are_declared_with_the_seed_names_and_no_salesforce_suffix() -> None:
     profile = load_profile("smartdesk")
     plan = profile.schema_
     assert plan is not None
-    declared = {(c.table, plan.column_logical_name(c.name, "new")) for c in plan.columns}
-    written = {
-        (t.table, f"new_{c}")
-        for o in profile.objects
-        for t in o.targets.values()
-        for c in profile.custom_columns(t)
-    }
-    assert written == declared
-    assert all(c.seed_name and "__c" not in c.name for c in plan.columns)
+    written = {(t.table, c) for o in profile.objects for t in o.targets.values() for c in _written(t)}
+    assert {w for w in written if w[1].startswith("new_")} == _planned(plan)  # nothing planned unused
+    assert all(c.seed_name and "__c" not in c.name for c in [*plan.columns, *plan.tables])
 
 
 def test_sample_every_record_transforms_or_is_quarantined_only_for_planted_defects(sd: Records) -> None:
