@@ -7,19 +7,41 @@ Edge cases: non-ASCII names, missing and malformed emails, person clients withou
 and duplicated organisations, key-value properties of every inferred type (PRAC-08) including a
 key with mixed values (→ text), references to deleted sessions, a ~40 KB HTML note, an attachment
 over 5 MB (generated, git-ignored) and one whose file is missing, a coach who left, malformed rows.
+The defects the migration must report: an organisation whose primary service ("Yoga") has no
+industry option (COM-16), malformed client emails, a note on a deleted session, the attachment over
+the upload limit, a disabled coach and one unknown to the target (samples/practice/target_org.json).
+A client's sessions share one currency (so their revenue can be summed, PRAC-04); a note is written
+after its session; inline images are data URIs in the note's HTML (PRAC-11); some documents belong
+to a session (PRAC-11/12). Reference files beside the CSVs feed the discovery inventory: workflows,
+templates, integrations, reports (PRAC-14..17), session recordings outside the export (PRAC-22),
+client groups and tags whose inheritance the export drops (PRAC-23), linked contract PDFs (PRAC-24).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from samples._export_kit import CITIES, COMPANY, SUFFIX, Bad, Export, Missing, Rng, Rows, Sample, ts
+from samples._export_kit import (
+    CITIES,
+    COMPANY,
+    EXPORTED_AT,
+    SUFFIX,
+    Bad,
+    Export,
+    Missing,
+    Rng,
+    Rows,
+    Sample,
+    ts,
+)
 
 BASE = {
     "users": 5,
+    "service_types": 3,
     "clients": 100,
     "client_properties": 200,
     "sessions": 220,
@@ -29,6 +51,7 @@ BASE = {
     "attachments": 8,
 }
 WEIGHTS = {
+    "service_types": 0,
     "clients": 15,
     "client_properties": 25,
     "sessions": 30,
@@ -87,6 +110,55 @@ INTEGRATIONS = [
     {"id": "in2", "name": "Stripe payments", "type": "payment", "provider": "Stripe"},
     {"id": "in3", "name": "Zapier: new client to Mailchimp", "type": "zapier", "provider": "Zapier"},
 ]
+SERVICE_TYPES = [
+    {"service_type": "session", "name": "Session", "description": "One coaching or therapy session"},
+    {"service_type": "package", "name": "Package", "description": "A prepaid bundle of sessions"},
+    {"service_type": "product", "name": "Product", "description": "Workbooks and other materials"},
+]
+CURRENCIES = ["USD", "USD", "USD", "EUR", "AUD"]  # by client: a client's sessions share one currency
+UNMAPPED_SERVICE = ("cl000045", "Yoga")  # an organisation's primary service with no industry option
+RECORDINGS = [
+    {
+        "id": "rec1",
+        "title": "Initial consultation (video)",
+        "session_id": "se000004",
+        "file_name": "se000004-recording.mp4",
+        "size_bytes": 734_003_200,
+    },
+    {
+        "id": "rec2",
+        "title": "Follow-up (video)",
+        "session_id": "se000017",
+        "file_name": "se000017-recording.mp4",
+        "size_bytes": 512_753_664,
+    },
+]
+CLIENT_GROUPS = [
+    {"id": "g1", "name": "Corporate programme", "type": "group", "parent": None, "members": 12},
+    {"id": "g2", "name": "Corporate programme / Leadership", "type": "group", "parent": "g1", "members": 5},
+    {"id": "t1", "name": "sliding-scale", "type": "tag", "parent": None, "members": 9},
+    {"id": "t2", "name": "referral:GP", "type": "tag", "parent": None, "members": 14},
+]
+CONTRACTS = [
+    {
+        "id": "ct1",
+        "title": "Coaching agreement 2024",
+        "client_id": "cl000005",
+        "url": "https://files.the-practice.example/contracts/ct1.pdf",
+    },
+    {
+        "id": "ct2",
+        "title": "Therapy consent form",
+        "client_id": "cl000012",
+        "url": "https://files.the-practice.example/contracts/ct2.pdf",
+    },
+    {
+        "id": "ct3",
+        "title": "Corporate framework agreement",
+        "client_id": "cl000040",
+        "url": "https://files.the-practice.example/contracts/ct3.pdf",
+    },
+]
 REPORTS = [
     {"id": "rp1", "name": "Monthly revenue", "category": "billing"},
     {"id": "rp2", "name": "Sessions per coach", "category": "sessions"},
@@ -137,6 +209,8 @@ def _rows(ex: Export) -> Rows:
                 "created_at": ts(created),
                 "updated_at": ts(rng.when(created, 200)),
             }
+            if rec["client_id"] == UNMAPPED_SERVICE[0]:
+                rec["primary_service"] = UNMAPPED_SERVICE[1]
             if i == 21:
                 cells = [str(v) if v is not None else "" for v in rec.values()]
                 cells[-1] = "yesterday"
@@ -169,11 +243,12 @@ def _rows(ex: Export) -> Rows:
             start = rng.when()
             dur = rng.choice([50, 60, 90])
             status = rng.choice(["scheduled", "completed", "completed", "cancelled"])
+            client = ref(rng, "cl", "clients")
             yield changed(
                 "sessions",
                 {
                     "session_id": f"se{i:06d}",
-                    "client_id": ref(rng, "cl", "clients"),
+                    "client_id": client,
                     "user_id": f"u{rng.randrange(1, n['users'] + 1):05d}",
                     "title": rng.choice(["Initial consultation", "Follow-up", "Séance de suivi", "Review"]),
                     "session_type": rng.choice(["in_person", "video", "phone"]),
@@ -183,13 +258,21 @@ def _rows(ex: Export) -> Rows:
                     "status": status,
                     "paid": status == "completed" and rng.random() < 0.8,
                     "amount": rng.choice(["90.00", "120.00", "150.50"]),
-                    "currency": rng.choice(["USD", "EUR", "AUD"]),
+                    "currency": CURRENCIES[int(client[2:]) % len(CURRENCIES)],
                     "updated_at": ts(start + timedelta(hours=2)),
                 },
             )
 
+    def session_ends() -> dict[str, tuple[str, datetime]]:
+        """Each session's client and end, replayed from the sessions generator (deterministic)."""
+        return {
+            s["session_id"]: (s["client_id"], datetime.fromisoformat(s["end_at"].replace("Z", "+00:00")))
+            for s in sessions()
+        }
+
     def session_notes() -> Iterator[dict[str, Any] | Bad]:
         rng = Rng(seed + 4)
+        ends = session_ends()
         for i in range(1, n["session_notes"] + 1):
             body = (
                 "<p>" + rng.long_note().replace("\n\n", "</p><p>") + "</p>"
@@ -199,12 +282,15 @@ def _rows(ex: Export) -> Rows:
                     + ('<img src="data:image/png;base64,iVBORw0KGgo=">' if i % 10 == 0 else "")
                 )
             )
+            session = "se_deleted" if i == 6 else ref(rng, "se", "sessions")
+            written = rng.randrange(5, 180)  # minutes after the session ended
+            end = ends[session][1] if session in ends else rng.when()
             rec = {
                 "note_id": f"sn{i:06d}",
-                "session_id": "se_deleted" if i == 6 else ref(rng, "se", "sessions"),
+                "session_id": session,
                 "author_user_id": f"u{rng.randrange(1, n['users'] + 1):05d}",
                 "body_html": body,
-                "created_at": ts(rng.when()),
+                "created_at": ts(min(end + timedelta(minutes=written), EXPORTED_AT - timedelta(minutes=1))),
             }
             if i == 8:
                 yield Bad(rec["note_id"], None, cells=[*map(str, rec.values()), "extra"])
@@ -213,22 +299,30 @@ def _rows(ex: Export) -> Rows:
 
     def invoices() -> Iterator[dict[str, Any]]:
         rng = Rng(seed + 5)
+        totals: dict[str, Decimal] = {}  # an invoice's total is the sum of its lines (PRAC-20)
+        for line in invoice_line_items():
+            totals[line["invoice_id"]] = totals.get(line["invoice_id"], Decimal(0)) + Decimal(line["amount"])
         for i in range(1, n["invoices"] + 1):
             issued = rng.when()
+            invoice_id = f"inv{i:06d}"
+            typed = f"{rng.randrange(90, 900)}.00"  # an invoice without lines: a typed-in total
             yield changed(
                 "invoices",
                 {
-                    "invoice_id": f"inv{i:06d}",
+                    "invoice_id": invoice_id,
                     "number": f"{1000 + i}",
                     "client_id": ref(rng, "cl", "clients"),
                     "issued_at": ts(issued),
                     "due_at": (issued.date() + timedelta(days=14)).isoformat(),
                     "status": rng.choice(["paid", "overdue", "void"]),
                     "currency": "USD",
-                    "total_amount": f"{rng.randrange(90, 900)}.00",
+                    "total_amount": f"{totals[invoice_id]:.2f}" if invoice_id in totals else typed,
                     "updated_at": ts(issued + timedelta(days=3)),
                 },
             )
+
+    def service_types() -> Iterator[dict[str, Any]]:
+        yield from (dict(t) for t in SERVICE_TYPES[: n["service_types"]])
 
     def invoice_line_items() -> Iterator[dict[str, Any]]:
         rng = Rng(seed + 6)
@@ -247,15 +341,20 @@ def _rows(ex: Export) -> Rows:
 
     def attachments() -> Iterator[dict[str, Any] | Missing]:
         rng = Rng(seed + 7)
+        ends = session_ends()
         for i in range(1, n["attachments"] + 1):
             rel = f"clients/cl{i:06d}/intake-form-{i}.pdf"
             rel, size = ex.attach(rng, i, rel, rng.randrange(500, 4000))
+            client, session = ref(rng, "cl", "clients"), None
+            if i % 3 == 0:  # a worksheet shared in a session: the session's client owns it too
+                session = ref(rng, "se", "sessions")
+                client = ends[session][0]
             yield ex.attachment(
                 i,
                 rel,
                 size,
                 "application/pdf",
-                {"attachment_id": f"at{i:06d}", "client_id": ref(rng, "cl", "clients"), "session_id": None},
+                {"attachment_id": f"at{i:06d}", "client_id": client, "session_id": session},
                 created_at=ts(rng.when()),
                 cursor="created_at",
             )
@@ -267,6 +366,7 @@ def _rows(ex: Export) -> Rows:
         "sessions": sessions,
         "session_notes": session_notes,
         "invoices": invoices,
+        "service_types": service_types,
         "invoice_line_items": invoice_line_items,
         "attachments": attachments,
     }
@@ -287,6 +387,9 @@ SAMPLE = Sample(
         "email_templates.json": TEMPLATES,
         "integrations.json": INTEGRATIONS,
         "reports.json": REPORTS,
+        "recordings.json": RECORDINGS,
+        "client_groups.json": CLIENT_GROUPS,
+        "contracts.json": CONTRACTS,
     },
 )
 generate = SAMPLE.generate
