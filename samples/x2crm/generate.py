@@ -71,6 +71,9 @@ DEFECTS = {
     "leadstatus": "'Hot Lead' and 'follow-up' are lead statuses not in the Lead Status dropdown",
     "owners": "records assigned to chloe (left), ghost (no such user) and olga (no email)",
     "long_text": "every 10th action has a description over 20,000 characters",
+    "segment": "the custom Segment dropdown lacks 'Public', which every 3rd contact carries",
+    "services": "a service contract's Account link points at a deleted account",
+    "media": "Media 1 is over Dataverse's default 5 MB upload limit; Media 2's file is missing on disk",
 }
 _BASE = 1_609_459_200  # 2021-01-01T00:00:00Z
 _WORDS = [
@@ -326,6 +329,7 @@ def services(n: dict[str, int], rnd: random.Random) -> Iterator[dict[str, Any]]:
     n_con = n["Contacts"]
     for i in _ids(n["Services"]):
         con = (i * 5 % n_con) + 1
+        acc = (i * 4 % n["Accounts"]) + 1  # sometimes a deleted account: a broken reference
         first, last = _person(con)
         yield {
             "id": 1000 + i,  # x2_services starts at AUTO_INCREMENT 1000
@@ -344,6 +348,9 @@ def services(n: dict[str, int], rnd: random.Random) -> Iterator[dict[str, Any]]:
             "email": None,
             "createDate": _ts(rnd, i),
             "lastUpdated": _ts(rnd, i, 500),
+            # module-builder fields of a customer who runs service contracts in Services (X2-08)
+            "c_renewalDate": _BASE + (365 + 30 * i) * 86_400,
+            "c_account": _name_id(_account_name(acc), acc) if not _deleted(acc) else f"Gone Holdings_{acc}",
         }
 
 
@@ -510,6 +517,8 @@ FIELDS: dict[str, list[tuple[str, str, str, str | None, int, int]]] = {
         ("origin", "Origin", "dropdown", "112", 0, 0),
         ("resolution", "Resolution", "text", None, 0, 0),
         ("email", "Email", "email", None, 0, 0),
+        ("c_renewalDate", "Renewal Date", "date", None, 0, 1),
+        ("c_account", "Account", "link", "Accounts", 0, 1),
     ],
     "Campaign": [
         ("type", "Type", "dropdown", "107", 0, 0),
