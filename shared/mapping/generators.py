@@ -278,6 +278,7 @@ def pipeline_stages(
             "options": [{"label": s} for s in stage_options],
         },
     ]
+    stage_label = {str(s.get(gen.stage_id)): label[:200] for s, label in zip(stages, labels, strict=True)}
     base = _target(obj, target_name)
     ours = {"{prefix}_stage", "{prefix}_pipeline"}
     base["value_maps"] = [m for m in base.get("value_maps", []) if m.get("to") not in ours]
@@ -285,9 +286,24 @@ def pipeline_stages(
     maps = [{"to": "{prefix}_stage", "from": gen.record_stage, "map": stage_map}]
     if pipe_map:
         maps.append({"to": "{prefix}_pipeline", "from": gen.record_stage, "map": pipe_map})
+    base["fields"] = [
+        f for f in base["fields"] if f.get("to") != "closeprobability" or not f.get("translate")
+    ]
     fields = list(base.get("fields", []))
     if gen.record_stage_label:  # the standard column carries the stage's label too (INT-03)
         fields.append({"to": "stepname", "from": gen.record_stage_label, "convert": "text_max:200"})
+    else:  # the record has only the stage id: its discovered label
+        fields.append(
+            {"to": "stepname", "from": gen.record_stage, "translate": stage_label, "convert": "text_max:200"}
+        )
+    if gen.stage_probability:  # INT-04: the stage's weight is the record's close probability
+        weights = {
+            str(s.get(gen.stage_id)): p
+            for s in stages
+            if (p := _percent(s.get(gen.stage_probability))) is not None
+        }
+        if weights:
+            fields.append({"to": "closeprobability", "from": gen.record_stage, "translate": weights})
     target = {"value_maps": [*base.get("value_maps", []), *maps], "fields": fields}
     body: dict[str, Any] = {"targets": {target_name: target}} if "targets" in obj else target
     return {
@@ -301,6 +317,15 @@ GENERATORS: dict[str, Callable[..., tuple[dict[str, Any], list[str]]]] = {
     "custom_activity_tables": custom_activity_tables,
     "pipeline_stages": pipeline_stages,
 }
+
+
+def _percent(raw: Any) -> int | None:
+    """A stage probability (a percentage) as closeprobability takes it: a whole number, 0 to 100."""
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        return None
+    return round(value) if 0 <= value <= 100 else None
 
 
 def _object(profile: dict[str, Any], name: str) -> dict[str, Any]:

@@ -77,6 +77,11 @@ class FieldMap(_Model):
     default: Any = Field(default=None, description="Written when the source value is empty")
     convert: str | None = None
     required: bool = False
+    translate: dict[str, Any] | None = Field(
+        default=None,
+        description="Source value → the value written (before convert); a value it lacks is left empty. "
+        "For plain columns (a stage's probability, its label); choice columns take value_maps",
+    )
 
     @model_validator(mode="before")
     @classmethod

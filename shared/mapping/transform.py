@@ -23,7 +23,7 @@ from shared.mapping.paths import get_path
 from shared.mapping.profile import CUSTOM_MARK, FieldMap, ObjectMap, TargetMap
 from shared.mapping.splits import ChildrenFn, choose
 from shared.mapping.state import OPEN_STATE, FollowUp, follow_up_kind
-from shared.mapping.valuemaps import Unmapped
+from shared.mapping.valuemaps import Unmapped, label_of
 
 
 class PendingLookup(BaseModel):
@@ -194,7 +194,11 @@ def transform_record(
             )
             follow_up = FollowUp(kind=kind, state=pair.state, status=pair.status, close=close)
 
-    lookups = [lk for lk in (_lookup(t, i, record, fail) for i in range(len(t.lookups))) if lk]
+    lookups = []
+    for i, spec in enumerate(t.lookups):
+        to = col(spec.to)  # a custom lookup column: `{prefix}_x`, written only with custom columns
+        if to is not None and (lk := _lookup(t, i, record, fail)) is not None:
+            lookups.append(lk.model_copy(update={"to": to}) if to != lk.to else lk)
     references: list[PendingReference] = []
     for ref in t.references:
         value = get_path(record, ref.from_)
@@ -323,6 +327,8 @@ def _fields(
         else:
             value = next((v for p in fm.paths if not _blank(v := get_path(record, p))), None)
         where = fm.paths[0] if fm.paths else fm.to
+        if fm.translate is not None and value is not None:
+            value = fm.translate.get(label_of(value))
         if fm.convert is not None:
             try:
                 value = converter(fm.convert)(value)
