@@ -7,7 +7,8 @@
 Edge cases (EDGES): non-ASCII names, missing and malformed emails, clients without a company, a
 duplicated company, references to deleted records, a ~40 KB note, attachments (one over 5 MB,
 generated here and git-ignored; one whose file is missing), coaches who left, sessions whose
-package link is broken (PROFI-21), video recordings outside the export (PROFI-22), malformed rows.
+package link is broken (PROFI-21), video recordings outside the export (PROFI-22), malformed rows,
+a lifecycle stage the mapping has no option for (COM-16).
 """
 
 from __future__ import annotations
@@ -21,12 +22,12 @@ from samples._export_kit import CITIES, COMPANY, EPOCH, SUFFIX, Bad, Export, Mis
 
 EDGES = {
     "clients": "every 7th client has no company; c000005 points at deleted company co_deleted; "
-    "line 14 has too few columns",
+    "line 14 has too few columns; c000017's lifecycle stage 'on_hold' has no option (COM-16)",
     "companies": "co000002 duplicates co000001's name",
     "coaches": "coach k000004 left (status inactive)",
     "sessions": "s000007 has an unparseable start_at; every 9th session with a program has no enrollment",
     "notes": "n000002 is ~40 KB; n000011 has invalid UTF-8; n000004 points at deleted session",
-    "attachments": "a000001 is over 5 MB; a000003's file is missing",
+    "attachments": "a000001 is over 5 MB; a000003's file is missing; each belongs to its note's client",
 }
 BASE = {
     "coaches": 6,
@@ -63,6 +64,8 @@ CUSTOM = [
 ]
 
 MIME = {"pdf": "application/pdf", "png": "image/png", "txt": "text/plain"}
+UNMAPPED_STAGE = "on_hold"
+"""The lifecycle stage planted on c000017 that the profile's value map does not hold (COM-16)."""
 
 
 def _rows(ex: Export) -> Rows:
@@ -141,6 +144,8 @@ def _rows(ex: Export) -> Rows:
                 "created_at": ts(created),
                 "updated_at": ts(rng.when(created, 300)),
             }
+            if i == 17:
+                rec["lifecycle_stage"] = UNMAPPED_STAGE  # planted: a label the value map lacks
             if i == 13:
                 yield Bad(rec["client_id"], "email", cells=[rec["client_id"], first, last])
                 continue
@@ -331,20 +336,19 @@ def _rows(ex: Export) -> Rows:
 
     def attachments() -> Iterator[dict[str, Any] | Missing]:
         rng = Rng(seed + 11)
+        # a file embedded in a note belongs to that note's client (PROFI-13)
+        client_of = {r["note_id"]: r["client_id"] for r in notes() if isinstance(r, dict)}
         for i in range(1, n["attachments"] + 1):
             kind = rng.choice(["pdf", "png", "txt"])
             rel = f"notes/a{i:06d}/{rng.choice(['worksheet', 'Zielvereinbarung', 'contract'])}-{i}.{kind}"
             rel, size = ex.attach(rng, i, rel, rng.randrange(200, 3000), kind)
+            note, client = ref(rng, "n", "notes"), ref(rng, "c", "clients")
             yield ex.attachment(
                 i,
                 rel,
                 size,
                 MIME[rel.rsplit(".", 1)[1]],
-                {
-                    "attachment_id": f"a{i:06d}",
-                    "note_id": ref(rng, "n", "notes"),
-                    "client_id": ref(rng, "c", "clients"),
-                },
+                {"attachment_id": f"a{i:06d}", "note_id": note, "client_id": client_of.get(note, client)},
             )
 
     return {
