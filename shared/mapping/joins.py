@@ -31,13 +31,44 @@ from shared.mapping.paths import get_path
 from shared.mapping.splits import Predicate
 
 JoinKind = Literal["count", "pivot", "sum"]
-InferredType = Literal["date", "decimal", "string", "memo"]
+InferredType = Literal["date", "decimal", "string", "memo", "choice", "boolean"]
+"""A property column's type: inferred from the values (date, decimal, string, memo), or declared by
+the source's field definitions (`types_from`), which may also say choice or boolean."""
+DEFAULT_KINDS: dict[str, InferredType] = {
+    "text": "string", "string": "string", "textarea": "memo", "longtext": "memo",
+    "number": "decimal", "numeric": "decimal", "decimal": "decimal", "integer": "decimal",
+    "currency": "decimal",
+    "date": "date", "datetime": "date",
+    "dropdown": "choice", "select": "choice", "choice": "choice", "choices": "choice", "picklist": "choice",
+    "checkbox": "boolean", "boolean": "boolean", "bool": "boolean",
+}  # fmt: skip
 JOIN_FIELD = "_join"
 """Where a record carries its joins during the transform (`_join.sessions`)."""
 
 
 class _M(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class TypesFrom(_M):
+    """COM-14, PROFI-14, SD-12: the source's own field definitions type a pivot join's keys (a
+    dropdown becomes a choice with its options, a checkbox a boolean); keys without a definition keep
+    the type inferred from their values."""
+
+    object: str = Field(description="The source object holding the field definitions")
+    key: str = Field(description="Its column naming the field (the pivot join's key)")
+    type: str = Field(description="Its column holding the field type")
+    options: str | None = Field(default=None, description="Its column listing a choice's options")
+    separator: str = ";"
+    label: str | None = Field(default=None, description="Its column holding the display label")
+    where: Predicate | None = Field(default=None, description="Only definitions for which this holds")
+    kinds: dict[str, InferredType] = Field(
+        default={}, description="Source type → column type (beside the defaults)"
+    )
+
+    def kind_of(self, source_type: str) -> InferredType | None:
+        t = source_type.strip().lower()
+        return self.kinds.get(t) or DEFAULT_KINDS.get(t)
 
 
 class JoinSpec(_M):
@@ -48,6 +79,7 @@ class JoinSpec(_M):
     key: str | None = Field(default=None, description="pivot: the column naming the property")
     value: str | None = Field(default=None, description="pivot/sum: the column holding the value")
     where: Predicate | None = Field(default=None, description="Only rows for which this holds")
+    types_from: TypesFrom | None = Field(default=None, description="pivot: declared types of its keys")
 
     @model_validator(mode="after")
     def _shape(self) -> JoinSpec:
@@ -57,6 +89,8 @@ class JoinSpec(_M):
             raise ValueError("a sum join needs value")
         if self.kind == "count" and (self.key or self.value):
             raise ValueError("a count join takes no key or value")
+        if self.types_from is not None and self.kind != "pivot":
+            raise ValueError("types_from types the keys of a pivot join")
         return self
 
 
@@ -68,6 +102,8 @@ class JoinIndex(BaseModel):
     kind: JoinKind
     parents: dict[str, Any] = {}
     types: dict[str, InferredType] = {}
+    options: dict[str, dict[str, int]] = Field(default={}, description="choice keys: label → option value")
+    labels: dict[str, str] = Field(default={}, description="Display labels the definitions give")
     rows: int = 0
     orphans: int = Field(default=0, description="Joined rows whose parent id is empty")
 
@@ -77,6 +113,38 @@ class JoinIndex(BaseModel):
         if self.kind == "sum":
             return self.parents.get(parent_id)
         return dict(self.parents.get(parent_id) or {})
+
+
+def declare_types(
+    index: JoinIndex, spec: TypesFrom, definitions: Iterable[dict[str, Any]], option_prefix: int
+) -> list[str]:
+    """Apply the source's field definitions over the inferred types; returns notes on what it could
+    not apply (an unknown source type keeps the inferred one)."""
+    notes: list[str] = []
+    for d in definitions:
+        if spec.where is not None and not spec.where.holds(d, None):
+            continue
+        key = str(get_path(d, spec.key) or "").strip()
+        if not key:
+            continue
+        raw_type = str(get_path(d, spec.type) or "")
+        kind = spec.kind_of(raw_type)
+        if kind is None:
+            notes.append(f"{key}: source type {raw_type!r} has no column type; typed from its values")
+            continue
+        if spec.label and (label := get_path(d, spec.label)):
+            index.labels[key] = str(label)
+        if kind == "choice":
+            raw = get_path(d, spec.options or "") or ""
+            items = raw if isinstance(raw, list) else str(raw).split(spec.separator)  # a reader may split
+            labels = list(dict.fromkeys(str(o).strip() for o in items if str(o).strip()))
+            if not labels:
+                notes.append(f"{key}: a {raw_type} with no options; kept as text")
+                kind = "string"
+            else:
+                index.options[key] = {o: option_prefix * 10_000 + n for n, o in enumerate(labels)}
+        index.types[key] = kind
+    return notes
 
 
 def build_index(join: JoinSpec, rows: Iterable[dict[str, Any]]) -> JoinIndex:
@@ -126,9 +194,20 @@ def infer_type(values: Iterable[str]) -> InferredType:
     return "memo" if any(len(v) > STRING_MAX for v in vals) else "string"
 
 
-def convert_property(value: Any, kind: InferredType) -> Any:
-    """A property value as its inferred column type expects it (Web API JSON)."""
+def convert_property(value: Any, kind: InferredType, options: dict[str, int] | None = None) -> Any:
+    """A property value as its column type expects it (Web API JSON); a choice label must be one of
+    the column's options — never written as another."""
     text = str(value).strip()
+    if kind == "choice":
+        if options is None or text not in options:
+            raise ValueError("is not one of its options")
+        return options[text]
+    if kind == "boolean":
+        if text.lower() in ("true", "yes", "1", "on", "y"):
+            return True
+        if text.lower() in ("false", "no", "0", "off", "n"):
+            return False
+        raise ValueError("is not true or false")
     if kind == "date":
         d = _as_date(text)
         if d is None:
@@ -173,11 +252,14 @@ def _decimal(v: Any) -> Decimal | None:
 
 
 __all__ = [
+    "DEFAULT_KINDS",
     "JOIN_FIELD",
     "JoinIndex",
     "JoinSpec",
+    "TypesFrom",
     "build_index",
     "column_name",
     "convert_property",
+    "declare_types",
     "infer_type",
 ]

@@ -118,6 +118,7 @@ def transform_record(
     custom_columns: bool = False,
     children: ChildrenFn | None = None,
     property_types: dict[str, dict[str, InferredType]] | None = None,
+    property_options: dict[str, dict[str, dict[str, int]]] | None = None,
 ) -> TargetRow | Skipped:
     """`property_types`: per pivot join, each key's inferred column type (from the run's join index);
     `children`: whether a parent has child rows (`has_children` splits)."""
@@ -167,9 +168,9 @@ def transform_record(
     if t.parties:
         payload[collection(t.table)], parties_dropped = build_parties(t.parties, record)
     if t.properties is not None and custom_columns:
-        payload.update(
-            _properties(t, record, (property_types or {}).get(t.properties.join, {}), prefix, fail)
-        )
+        join = t.properties.join
+        types, options = (property_types or {}).get(join, {}), (property_options or {}).get(join, {})
+        payload.update(_properties(t, record, types, options, prefix, fail))
 
     reopen: dict[str, Any] = {}
     follow_up = None
@@ -253,6 +254,7 @@ def _properties(
     t: TargetMap,
     record: dict[str, Any],
     types: dict[str, InferredType],
+    options: dict[str, dict[str, int]],
     prefix: str,
     fail: Callable[..., Exception],
 ) -> dict[str, Any]:
@@ -266,9 +268,10 @@ def _properties(
         kind = types.get(key, "string")
         field = f"{t.properties.join}.{key}"
         try:
-            out[f"{prefix}_{column_name(key).lower()}"] = convert_property(value, kind)
+            out[f"{prefix}_{column_name(key).lower()}"] = convert_property(value, kind, options.get(key))
         except ValueError as exc:
-            raise fail(InvalidField, field, f"property {key!r} {exc} (its column is {kind})") from None
+            cls = UnmappedValue if kind == "choice" else InvalidField  # COM-16: never another option
+            raise fail(cls, field, f"property {key!r} {exc} (its column is {kind})") from None
     return out
 
 

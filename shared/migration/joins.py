@@ -10,19 +10,22 @@ Layout: `staging/{migration}/{run}/joins/{object}/{join}.json`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from itertools import chain
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.mapping.joins import JoinIndex, build_index, column_name
+from shared.mapping.joins import JoinIndex, build_index, column_name, declare_types
 from shared.mapping.profile import ObjectMap, Profile, profile_for
 from shared.mapping.schema_plan import CustomColumn, SchemaPlan
 from shared.migration.models import ExtractOutput, RunRef
 from shared.storage import StagingStore
 
-_PROPERTY_TYPES = {"date": "date", "decimal": "decimal", "string": "string", "memo": "memo"}
+_PROPERTY_TYPES = {
+    "date": "date", "decimal": "decimal", "string": "string", "memo": "memo", "choice": "choice",
+    "boolean": "boolean",
+}  # fmt: skip
 
 
 class JoinsOutput(BaseModel):
@@ -33,6 +36,7 @@ class JoinsOutput(BaseModel):
     """The run's schema plan: the profile's own plus the property columns (None: nothing to plan)."""
     properties: dict[str, dict[str, str]] = {}
     """object.join → key → inferred type: what discovery found, for the report and the admin."""
+    notes: list[str] = []
 
 
 def index_path(run: RunRef, obj: str, join: str) -> str:
@@ -47,19 +51,34 @@ def build_joins(run: RunRef, extract: ExtractOutput, store: StagingStore) -> Joi
         return chain.from_iterable(store.get_records(p) for p in (info.chunks if info else []))
 
     out = JoinsOutput()
-    built: dict[tuple[str, str], JoinIndex] = {}
-    for obj in profile.objects:
-        for join in obj.joins:
-            index = build_index(join, rows(join.object))
-            path = index_path(run, obj.name, join.name)
-            store.put_json(path, index.model_dump(mode="json"))
-            out.indexes.setdefault(obj.name, {})[join.name] = path
-            built[(obj.name, join.name)] = index
-            if index.types:
-                out.properties[f"{obj.name}.{join.name}"] = dict(index.types)
+    built, notes = build_indexes(profile, rows, run.spec.options.option_value_prefix)
+    out.notes += notes
+    for (name, join), index in built.items():
+        path = index_path(run, name, join)
+        store.put_json(path, index.model_dump(mode="json"))
+        out.indexes.setdefault(name, {})[join] = path
+        if index.types:
+            out.properties[f"{name}.{join}"] = dict(index.types)
     plan = run_plan(profile, built)
     out.plan = None if plan.is_empty() else plan.model_dump(mode="json", by_alias=True)
     return out
+
+
+def build_indexes(
+    profile: Profile, rows: Callable[[str], Iterable[dict[str, Any]]], option_prefix: int
+) -> tuple[dict[tuple[str, str], JoinIndex], list[str]]:
+    """Every join of the profile over `rows(object)`, typed by its definitions where it declares
+    them; with notes on definitions that could not apply."""
+    built: dict[tuple[str, str], JoinIndex] = {}
+    notes: list[str] = []
+    for obj in profile.objects:
+        for join in obj.joins:
+            index = build_index(join, rows(join.object))
+            if join.types_from is not None:
+                said = declare_types(index, join.types_from, rows(join.types_from.object), option_prefix)
+                notes += [f"{obj.name}.{join.name}: {n}" for n in said]
+            built[(obj.name, join.name)] = index
+    return built, notes
 
 
 def run_plan(profile: Profile, indexes: dict[tuple[str, str], JoinIndex]) -> SchemaPlan:
@@ -77,24 +96,38 @@ def run_plan(profile: Profile, indexes: dict[tuple[str, str], JoinIndex]) -> Sch
                 if not t.properties.wants(key) or (t.table, name.lower()) in have:
                     continue
                 have.add((t.table, name.lower()))
-                extra.append(
-                    CustomColumn.model_validate(
-                        {
-                            "table": t.table,
-                            "name": name,
-                            "seed_name": key,
-                            "display_name": key.replace("_", " ").strip().capitalize()[:100] or name,
-                            "description": f"The source property {key!r} of {obj.staged}, typed from its "
-                            f"values as {kind} (PRAC-08).",
-                            "type": _PROPERTY_TYPES[kind],
-                            **({"max_length": 4000} if kind == "string" else {}),
-                        }
-                    )
-                )
+                extra.append(_property_column(t.table, name, key, kind, obj.staged, index))
     if not extra:
         return base
     return SchemaPlan.model_validate(
         {**base.model_dump(mode="json", by_alias=True), "columns": [*base.columns, *extra]}
+    )
+
+
+def _property_column(
+    table: str, name: str, key: str, kind: str, staged: str, index: JoinIndex | None
+) -> CustomColumn:
+    declared = index is not None and key in index.labels
+    how = "as its definition declares it" if declared else "typed from its values"
+    options = index.options.get(key, {}) if index else {}
+    return CustomColumn.model_validate(
+        {
+            "table": table,
+            "name": name,
+            "seed_name": key,
+            "display_name": ((index.labels.get(key) if index else None) or key.replace("_", " ").strip())[
+                :100
+            ]
+            or name,
+            "description": f"The source property {key!r} of {staged}, {how}: {kind} (PRAC-08, COM-14).",
+            "type": _PROPERTY_TYPES[kind],
+            **({"max_length": 4000} if kind == "string" else {}),
+            **(
+                {"options": [{"label": o, "value": v} for o, v in options.items()]}
+                if kind == "choice"
+                else {}
+            ),
+        }
     )
 
 
@@ -108,4 +141,4 @@ def load_indexes(run: RunRef, obj: ObjectMap, store: StagingStore) -> dict[str, 
     return out
 
 
-__all__ = ["JoinsOutput", "build_joins", "index_path", "load_indexes", "run_plan"]
+__all__ = ["JoinsOutput", "build_indexes", "build_joins", "index_path", "load_indexes", "run_plan"]

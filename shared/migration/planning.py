@@ -28,7 +28,6 @@ class RunPlan(JoinsOutput):
     model_config = ConfigDict(extra="forbid")
     overrides: dict[str, Any] | None = None
     """The spec's profile overrides with the generated mapping merged in (None: nothing generated)."""
-    notes: list[str] = []
 
 
 def plan_run(run: RunRef, extract: ExtractOutput, store: StagingStore) -> RunPlan:
@@ -56,7 +55,9 @@ def plan_run(run: RunRef, extract: ExtractOutput, store: StagingStore) -> RunPla
         profile_for(spec)  # what was generated must load: a ConfigError names it
         run = run.model_copy(update={"spec": spec})
     joins = build_joins(run, extract, store)
-    return RunPlan(**joins.model_dump(), overrides=overrides if generated else None, notes=notes)
+    return RunPlan(
+        **{**joins.model_dump(), "notes": [*notes, *joins.notes]}, overrides=overrides if generated else None
+    )
 
 
 class PlanRunInput(BaseModel):

@@ -32,6 +32,7 @@ def transform_chunk(ref: ChunkRef, store: StagingStore) -> TransformOutput:
         return counts_by_object[child].value_for(parent_id) > 0
 
     property_types = {n: dict(i.types) for n, i in indexes.items() if i.kind == "pivot"}
+    property_options = {n: dict(i.options) for n, i in indexes.items() if i.kind == "pivot"}
     rows: list[dict[str, Any]] = []
     quarantine: list[dict[str, Any]] = []
     skipped: Counter[str] = Counter()
@@ -52,6 +53,7 @@ def transform_chunk(ref: ChunkRef, store: StagingStore) -> TransformOutput:
                 custom_columns=profile.write_custom_columns,
                 children=children if counts_by_object else None,
                 property_types=property_types,
+                property_options=property_options,
             )
         except RecordError as err:
             record.pop(JOIN_FIELD, None)

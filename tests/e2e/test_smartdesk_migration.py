@@ -31,9 +31,8 @@ from shared.ids import target_id
 from shared.mapping import load_profile
 from shared.mapping.convert import converter
 from shared.mapping.generators import GENERATORS
-from shared.mapping.joins import build_index
 from shared.mapping.profile import merge_overrides, raw_profile
-from shared.migration.joins import run_plan
+from shared.migration.joins import build_indexes, run_plan
 from shared.sources.exports import ExportSource, load_layout
 from shared.spec import MigrationSpec
 from shared.storage import StagingStore, StorageSettings
@@ -220,7 +219,7 @@ def _plan(sd: Records) -> Any:
         out, _ = GENERATORS[gen.kind](gen, raw_profile("smartdesk"), lambda n: sd.get(n, []), 10_000)
         overrides = merge_overrides(overrides, out)
     profile = load_profile("smartdesk", overrides)
-    indexes = {(o.name, j.name): build_index(j, sd[j.object]) for o in profile.objects for j in o.joins}
+    indexes, _ = build_indexes(profile, lambda n: sd.get(n, []), 10_000)
     return run_plan(profile, indexes)
 
 
@@ -335,7 +334,13 @@ def _check_rows(url: str, scope: str, sd: Records, quarantined: set[tuple[str, s
         r["accountid"]: r
         for r in _get(url, "accounts", "accountid,name,new_smartdeskid,new_tier,_ownerid_value")
     }
-    tiers = {v["record_id"]: v["value"] for v in sd["custom_field_values"] if v["field_key"] == "tier"}
+    # COM-14: the Tier dropdown is a choice column whose options are the definition's, in order
+    [tier_def] = [d for d in sd["custom_field_definitions"] if d["field_key"] == "tier"]
+    options = tier_def["options"] if isinstance(tier_def["options"], list) else tier_def["options"].split(";")
+    option = {label: 100_000_000 + n for n, label in enumerate(options)}
+    tiers = {
+        v["record_id"]: option[v["value"]] for v in sd["custom_field_values"] if v["field_key"] == "tier"
+    }
     owner_of = {
         "us000001": "5a3c1e2d-0005-4000-8000-000000000002",
         "us000002": "5a3c1e2d-0005-4000-8000-000000000003",

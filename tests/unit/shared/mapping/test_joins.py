@@ -214,3 +214,56 @@ def test_has_children_needs_a_declared_count_join() -> None:
                 }
             ]
         )
+
+
+def test_COM_14_declared_field_types_override_inference() -> None:
+    from shared.mapping.joins import TypesFrom, declare_types
+
+    values = [
+        {"id": "c1", "key": "tier", "value": "gold"},
+        {"id": "c1", "key": "newsletter", "value": "true"},
+        {"id": "c1", "key": "score", "value": "9"},
+        {"id": "c2", "key": "tier", "value": "bronze"},
+    ]
+    join = JoinSpec.model_validate(
+        {"name": "f", "object": "values", "on": "id", "kind": "pivot", "key": "key", "value": "value"}
+    )
+    index = build_index(join, values)
+    assert index.types["tier"] == "string"  # inferred: text
+    definitions = [
+        {
+            "object": "contact",
+            "field_key": "tier",
+            "label": "Tier",
+            "type": "dropdown",
+            "options": "gold;silver",
+        },
+        {
+            "object": "contact",
+            "field_key": "newsletter",
+            "label": "Newsletter",
+            "type": "checkbox",
+            "options": "",
+        },
+        {"object": "contact", "field_key": "odd", "label": "Odd", "type": "formula", "options": ""},
+        {"object": "account", "field_key": "score", "label": "Score", "type": "text", "options": ""},
+    ]
+    spec = TypesFrom.model_validate(
+        {
+            "object": "defs",
+            "key": "field_key",
+            "type": "type",
+            "options": "options",
+            "label": "label",
+            "where": {"field": "object", "equals": "contact"},
+        }
+    )
+    notes = declare_types(index, spec, definitions, 10_000)
+    assert index.types == {"newsletter": "boolean", "score": "decimal", "tier": "choice"}
+    assert index.options["tier"] == {"gold": 100_000_000, "silver": 100_000_001}
+    assert index.labels == {"tier": "Tier", "newsletter": "Newsletter"}
+    assert notes and "formula" in notes[0]  # an unknown type keeps the inferred one, and says so
+    assert convert_property("true", "boolean") is True
+    assert convert_property("gold", "choice", index.options["tier"]) == 100_000_000
+    with pytest.raises(ValueError):  # COM-16: a label without an option is never another option
+        convert_property("bronze", "choice", index.options["tier"])

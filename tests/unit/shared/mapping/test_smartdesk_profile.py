@@ -16,7 +16,7 @@ from shared.ids import target_id
 from shared.mapping import load_profile, transform_record
 from shared.mapping.convert import converter
 from shared.mapping.generators import GENERATORS
-from shared.mapping.joins import JOIN_FIELD, JoinIndex, build_index
+from shared.mapping.joins import JOIN_FIELD, JoinIndex, build_index, declare_types
 from shared.mapping.owners import SystemUser, match_users
 from shared.mapping.profile import merge_overrides, raw_profile
 from shared.mapping.splits import choose
@@ -78,10 +78,18 @@ def _generated(sd: Records, overrides: dict[str, Any] | None = None) -> dict[str
     return out
 
 
+def _index(j: Any, sd: Records) -> JoinIndex:
+    """A join's index as the run builds it: from the values, typed by the field definitions."""
+    index = build_index(j, sd[j.object])
+    if j.types_from is not None:
+        declare_types(index, j.types_from, sd[j.types_from.object], 10_000)
+    return index
+
+
 def _indexes(obj: str, sd: Records) -> dict[str, JoinIndex]:
     o = load_profile("smartdesk").object(obj)
     assert o is not None
-    return {j.name: build_index(j, sd[j.object]) for j in o.joins}
+    return {j.name: _index(j, sd) for j in o.joins}
 
 
 def _joined(obj: str, record: dict[str, Any], sd: Records, key: str) -> dict[str, Any]:
@@ -176,8 +184,11 @@ def test_SD_01_SD_12_account_custom_properties_land_in_typed_columns(sd: Records
         _joined("accounts", acc, sd, "account_id"),
         custom_columns=True,
         property_types={"custom": idx.types},
+        property_options={"custom": idx.options},
     )
-    assert row.payload["new_tier"] == idx.value_for(acc["account_id"])["tier"]
+    # COM-14: the dropdown is a choice column; its label is written as its option
+    assert idx.types["tier"] == "choice"
+    assert row.payload["new_tier"] == idx.options["tier"][idx.value_for(acc["account_id"])["tier"]]
 
 
 # --- SD-02 contacts ------------------------------------------------------------------------------
@@ -502,7 +513,7 @@ def test_SD_12_CON_01_every_custom_field_gets_a_typed_column_in_the_run_plan_the
     """The run's schema plan is the custom-field manifest: per object's table, each custom field's
     column (logical name, type) with the SmartDesk field key as its seed name."""
     profile = load_profile("smartdesk")
-    indexes = {(o.name, j.name): build_index(j, sd[j.object]) for o in profile.objects for j in o.joins}
+    indexes = {(o.name, j.name): _index(j, sd) for o in profile.objects for j in o.joins}
     plan = run_plan(profile, indexes)
     manifest = {
         (c.seed_name, c.table): (plan.column_logical_name(c.name, "new"), c.type)
@@ -510,7 +521,7 @@ def test_SD_12_CON_01_every_custom_field_gets_a_typed_column_in_the_run_plan_the
         if c.seed_name and c.description and "property" in c.description
     }
     tables = {"contact": "contact", "account": "account", "deal": "opportunity"}
-    kinds = {"number": "decimal", "date": "date", "dropdown": "string", "checkbox": "string"}
+    kinds = {"number": "decimal", "date": "date", "dropdown": "choice", "checkbox": "boolean"}
     valued = {(v["field_key"], v["object"]) for v in sd["custom_field_values"]}
     expected = {
         (d["field_key"], tables[d["object"]]): (f"new_{d['field_key'].replace('_', '')}", kinds[d["type"]])
