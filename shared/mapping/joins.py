@@ -78,7 +78,9 @@ class JoinSpec(_M):
     kind: JoinKind = "count"
     key: str | None = Field(default=None, description="pivot: the column naming the property")
     value: str | None = Field(default=None, description="pivot/sum: the column holding the value")
-    where: Predicate | None = Field(default=None, description="Only rows for which this holds")
+    where: Predicate | list[Predicate] | None = Field(
+        default=None, description="Only rows for which this holds (a list: all of them)"
+    )
     types_from: TypesFrom | None = Field(default=None, description="pivot: declared types of its keys")
 
     @model_validator(mode="after")
@@ -147,13 +149,18 @@ def declare_types(
     return notes
 
 
+def _all_hold(where: Predicate | list[Predicate] | None, row: dict[str, Any]) -> bool:
+    preds = [] if where is None else where if isinstance(where, list) else [where]
+    return all(p.holds(row, None) for p in preds)
+
+
 def build_index(join: JoinSpec, rows: Iterable[dict[str, Any]]) -> JoinIndex:
     """One pass over the joined object's staged rows (bounded by the number of parents)."""
     parents: dict[str, Any] = {}
     seen: dict[str, list[str]] = {}
     n = orphans = 0
     for row in rows:
-        if join.where is not None and not join.where.holds(row, None):
+        if not _all_hold(join.where, row):
             continue
         n += 1
         parent = get_path(row, join.on)

@@ -55,9 +55,11 @@ def match_owners(
 
     # how many records each source user owns, over the objects the profile maps
     owned: Counter[str] = Counter()
+    counted: set[str] = set()
     for obj in profile.objects:
-        if obj.owner is None or obj.staged not in extract.objects:
-            continue
+        if obj.owner is None or obj.staged not in extract.objects or obj.staged in counted:
+            continue  # two objects over one source object (PRAC-02): its records are owned once
+        counted.add(obj.staged)
         for path in extract.objects[obj.staged].chunks:
             for rec in store.get_records(path):
                 owner = next((str(v) for f in obj.owner.from_ if (v := get_path(rec, f))), "")

@@ -20,7 +20,7 @@ def attachment_sizes(record: Mapping[str, Any]) -> list[int]:
     staged = record.get("_file")
     if isinstance(staged, Mapping) and isinstance(staged.get("size"), int):
         sizes.append(staged["size"])
-    if isinstance(record.get("filesize"), int):
+    if isinstance(record.get("filesize"), int) and not sizes:  # the staged file's size wins
         sizes.append(record["filesize"])
     attachments = record.get("attachments")
     if isinstance(attachments, list):

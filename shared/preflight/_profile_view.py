@@ -44,6 +44,7 @@ class TargetView:
     owner_from: tuple[str, ...] = ()
     value_maps: tuple[ValueMapRef, ...] = ()
     other_columns: frozenset[str] = frozenset()  # references, state, source-id column
+    has_file: bool = False  # it writes the record's file (an annotation with `file:`)
 
     def filled_columns(self) -> set[str]:
         cols = {f.to for f in self.fields} | {lk.to for lk in self.lookups} | {self.primary_id}
@@ -71,7 +72,7 @@ class ObjectView:
     def targets_for(self, record: dict[str, Any]) -> tuple[TargetView, ...]:
         """The target a record lands in. A split that needs the child index (`has_children`)
         cannot be decided before extraction ends: such records are judged by the `otherwise` target."""
-        if not self.split or len(self.targets) == 1:
+        if not self.split:
             return self.targets[:1]
         from shared.mapping.splits import choose
 
@@ -133,6 +134,7 @@ def _target(obj: str, name: str, t: Any, prefix: str) -> TargetView:
         owner_from=tuple(owner.from_) if owner is not None else (),
         value_maps=tuple(_value_map(obj, t.table, vm, prefix) for vm in getattr(t, "value_maps", [])),
         other_columns=frozenset(other),
+        has_file=getattr(t, "file", None) is not None,
     )
 
 

@@ -30,6 +30,7 @@ from shared.preflight._picklists import PicklistTally, ValueMapRef, check_pickli
 from shared.preflight._plan import PlannedSchema, planned_schema
 from shared.preflight._profile_view import profile_views
 from shared.preflight._required import RequiredTally, check_required
+from shared.preflight._tables import check_tables
 from shared.preflight._target import TargetFacts, read_target
 from shared.spec import OptionsSpec
 from shared.storage import StagingStore
@@ -121,8 +122,10 @@ def assess(
         for rec in records(obj.staged or obj.name):
             sid = obj.source_id(rec)
             links.observe_id(obj.name, sid)
-            files.observe(obj.name, sid, rec)
-            for t in obj.targets_for(rec):
+            targets = obj.targets_for(rec)
+            if any(t.has_file for t in targets):  # only files that would be written (COM-41)
+                files.observe(obj.name, sid, rec)
+            for t in targets:
                 picks.observe(maps_of[(obj.name, t.table)], sid, lambda path, r=rec: get_path(r, path))
                 req.observe(t, sid, rec)
                 links.observe(t, sid, rec)
@@ -144,6 +147,7 @@ def assess(
         "required_columns": check_required(targets, required, req.empty, req.ids),
         "lookups": check_lookups(links.dangling, links.ids, lookups=count_lookups(views)),
         "attachments": check_attachments(files),
+        "tables": check_tables(views, target.missing_tables),
     }
     for check, (outcomes, summary) in results.items():
         for severity, finding in outcomes:

@@ -33,6 +33,9 @@ class TargetFacts(BaseModel):
         default={}, description="'table.column' → its option values; None: no such choice column"
     )
     max_upload_bytes: int | None = None
+    missing_tables: list[str] = Field(
+        default=[], description="Tables the profile writes that the target lacks (and no plan creates)"
+    )
 
     def option_values(self) -> dict[tuple[str, str], set[int] | None]:
         out: dict[tuple[str, str], set[int] | None] = {}
@@ -56,6 +59,7 @@ def read_target(
         ).json()["value"]
     ]
     required: dict[str, list[str]] = {}
+    missing: list[str] = []
     for table in sorted(set(tables)):
         resp = dv.request(
             "GET",
@@ -64,7 +68,8 @@ def read_target(
             ok=(404,),
         )
         if resp.status_code == 404:
-            continue  # a table the schema plan creates: its own required columns are the plan's
+            missing.append(table)  # the caller left out the tables the plan creates: truly absent
+            continue
         required[table] = sorted(
             a["LogicalName"]
             for a in resp.json()["value"]
@@ -81,6 +86,7 @@ def read_target(
         required=required,
         options=options,
         max_upload_bytes=int(limit) if isinstance(limit, int) else None,
+        missing_tables=missing,
     )
 
 

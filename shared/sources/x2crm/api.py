@@ -19,7 +19,7 @@ import json
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from shared.errors import MalformedRow, SourceFormatRefused
 from shared.sources._base import (
@@ -209,7 +209,25 @@ class X2CRMSource:
             return ExtractedRecord(
                 obj, None, MalformedRow("record has no id", source=SOURCE, object=obj, field="id")
             )
-        return ExtractedRecord(obj, normalise(row, types))
+        record = normalise(row, types)
+        if obj == "Media" and self.files_root is not None:
+            found = media_path(self.files_root, record)
+            if found is not None:  # X2-17/18: extraction copies it into staging from here
+                record["_file"] = {
+                    "path": found.relative_to(self.files_root).as_posix(),
+                    "size": found.stat().st_size,
+                }
+        return ExtractedRecord(obj, record)
+
+    def open_file(self, path: str) -> IO[bytes] | None:
+        """A Media file under `files_root` (the path `_file.path` gave), never one outside it."""
+        if self.files_root is None:
+            return None
+        root = self.files_root.resolve()
+        target = (root / path).resolve()
+        if not target.is_relative_to(root) or not target.is_file():
+            return None
+        return target.open("rb")
 
     def _types(self, cls: str) -> dict[str, str]:
         return types_for(cls, self._fields_of(cls))

@@ -96,7 +96,8 @@ def _profile() -> Profile:
                     "entity_set": "annotations",
                     "primary_id": "annotationid",
                     "phase": 2,
-                    "fields": [{"to": "subject", "from": "id"}, {"to": "filename", "from": "_file.path"}],
+                    "fields": [{"to": "subject", "from": "id"}],
+                    "file": {"from": "_file", "name_from": "_file.path"},
                 },
             ],
         }

@@ -755,7 +755,15 @@ def test_X2_17_COM_05_with_the_file_store_a_media_file_is_a_note_on_its_parent(x
 
 def test_X2_17_COM_41_with_the_file_store_preflight_flags_the_file_over_the_upload_limit(x2: Records) -> None:
     profile = load_profile("x2crm", FILE_STORE)
-    report = _preflight(profile, x2, max_upload=5_242_880)
+    # with source.files_root set, the connector stages each Media file it finds (X2-18)
+    staged = {
+        **x2,
+        "Media": [
+            {**m, "_file": {"path": f"uploads/protected/{m['fileName']}", "size": m["filesize"]}}
+            for m in x2["Media"]
+        ],
+    }
+    report = _preflight(profile, staged, max_upload=5_242_880)
     [over] = [f for f in report.blocking if f.check == "attachments"]
     big = [m["id"] for m in x2["Media"] if m["filesize"] * 4 / 3 > 5_242_880]
     assert (over.code, over.object, over.source_ids) == ("attachment_over_limit", "Media", big) and big == [

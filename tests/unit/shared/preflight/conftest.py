@@ -50,7 +50,8 @@ PROFILE = {
             "entity_set": "annotations",
             "primary_id": "annotationid",
             "phase": 3,
-            "fields": [{"to": "filename", "from": "file_name"}],
+            "fields": [{"to": "subject", "from": "file_name"}],
+            "file": {"from": "_file", "name_from": "file_name"},
         },
     ],
 }

@@ -62,7 +62,18 @@ def test_every_planted_problem_is_reported_once(profile: Profile, records: dict,
         "required_columns",
         "lookups",
         "attachments",
+        "tables",
     }
+
+
+def test_COM_13_a_table_the_target_lacks_blocks_naming_the_objects(
+    profile: Profile, records: dict, target: TargetFacts
+) -> None:
+    """A standard table absent from the org (an uninstalled module) is caught before any record moves."""
+    report = _assess(profile, records, target.model_copy(update={"missing_tables": ["annotation"]}))
+    [finding] = [f for f in report.blocking if f.code == "table_missing"]
+    assert finding.details == {"table": "annotation", "objects": ["files"]}
+    assert "install or license" in finding.message
 
 
 def test_planned_options_count_as_existing(profile: Profile, records: dict, target: TargetFacts) -> None:

@@ -100,6 +100,21 @@ def test_X2_18_self_hosted_attachments_are_inventoried_from_files_root(
     assert any("missing under files_root" in w for w in found.warnings)
 
 
+def test_X2_17_media_files_under_files_root_are_staged_and_only_they_can_be_opened(
+    mock: X2Mock, sample: dict[str, Any], tmp_path: Path
+) -> None:
+    write_files(tmp_path, sample)
+    source = _source(mock, files_root=tmp_path)
+    media = [r.record for p in source.read("Media") for r in p.records if r.record is not None]
+    staged = [m for m in media if "_file" in m]
+    assert staged and len(staged) < len(media)  # the missing file is not staged: the load says why
+    for m in staged:
+        with source.open_file(m["_file"]["path"]) as fh:  # type: ignore[union-attr]
+            assert len(fh.read()) == m["_file"]["size"]
+    assert source.open_file("../../etc/passwd") is None  # never outside the file store
+    assert _source(mock).open_file(staged[0]["_file"]["path"]) is None  # no files_root: nothing
+
+
 def test_open_source_builds_the_x2crm_connector(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("X2_KEY", "secret")
     spec = SourceSpec(kind="x2crm", api_url="http://127.0.0.1:9/", api_key="${X2_KEY}", username="admin")
