@@ -197,39 +197,26 @@ def cmd_discover(args: argparse.Namespace) -> int:
 
 
 def cmd_propose(args: argparse.Namespace) -> int:
-    from shared.mapping import load_profile
-    from shared.mapping.proposer import advisor_for, object_tables_for, propose, read_target_columns
+    from shared.mapping.proposer import advisor_for
     from shared.migration.context import dataverse_client
-    from shared.sources.report import discover_source
+    from shared.migration.proposal import propose_for_spec
 
     spec = commands.read_spec(Path(args.spec))
     advisor = advisor_for(args.backend)  # fails before any work when the backend is unknown
-    found = discover_source(spec.source, sample_size=args.sample)
-    try:
-        profile = load_profile(found.source)
-    except IntactError:
-        profile = None  # no profile yet: every field of the default objects is proposed
-    tables = object_tables_for(found.source, profile)
-    wanted = {t for o in found.objects for t in _as_list(tables.get(o.name))}
     with dataverse_client(spec) as dv:
-        columns = read_target_columns(dv, sorted(wanted))
-    proposal = propose(found, profile, columns, object_tables=tables, advisor=advisor)
-    out = Path(args.out) if args.out else Path("out") / f"mapping-{found.source}.yaml"
+        proposal = propose_for_spec(spec, dv, sample_size=args.sample, advisor=advisor)
+    out = Path(args.out) if args.out else Path("out") / f"mapping-{proposal.source}.yaml"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(proposal.to_yaml(), encoding="utf-8")
     if args.json:
         print(json.dumps({**proposal.model_dump(mode="json"), "document": str(out)}, indent=1))
     else:
-        print(f"{found.source}: {len(proposal.entries)} proposals ({proposal.backend})")
+        print(f"{proposal.source}: {len(proposal.entries)} proposals ({proposal.backend})")
         for e in proposal.entries:
             where = f"{e.object}.{e.field}"
             print(f"  {where:<44} → {e.table}.{e.target} ({e.type}, {e.confidence:.2f})")
         print(f"edit and approve: {out}")
     return 0
-
-
-def _as_list(value: str | list[str] | None) -> list[str]:
-    return [] if value is None else [value] if isinstance(value, str) else list(value)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:

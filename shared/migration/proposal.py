@@ -16,10 +16,16 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.dataverse import DataverseClient
-from shared.errors import ConfigError
+from shared.errors import ConfigError, IntactError
 from shared.mapping.approval import overrides_from_proposal
-from shared.mapping.profile import profile_for
-from shared.mapping.proposer import MappingProposal, object_tables_for, propose, read_target_columns
+from shared.mapping.profile import Profile, profile_for
+from shared.mapping.proposer import (
+    Advisor,
+    MappingProposal,
+    object_tables_for,
+    propose,
+    read_target_columns,
+)
 from shared.migration.models import RunRef
 from shared.sources.report import discover_source
 from shared.spec import MigrationSpec
@@ -46,11 +52,20 @@ def proposal_path(run: RunRef) -> str:
     return f"{run.prefix}/reports/mapping-proposal.yaml"
 
 
-def propose_for_run(
-    run: RunRef, store: StagingStore, dv: DataverseClient, base_dir: Path | None = None
-) -> ProposalOutput:
-    found = discover_source(run.spec.source, base_dir, sample_size=SAMPLE_SIZE)
-    profile = profile_for(run.spec)
+def propose_for_spec(
+    spec: MigrationSpec,
+    dv: DataverseClient,
+    *,
+    base_dir: Path | None = None,
+    sample_size: int = SAMPLE_SIZE,
+    advisor: Advisor | None = None,
+) -> MappingProposal:
+    """Discover the source, read the target's columns, propose (the CLI and the run share it)."""
+    found = discover_source(spec.source, base_dir, sample_size=sample_size)
+    try:
+        profile: Profile | None = profile_for(spec)
+    except IntactError:
+        profile = None  # no profile yet: every field of the default objects is proposed
     tables = object_tables_for(found.source, profile)
     wanted = {t for o in found.objects for t in _as_list(tables.get(o.name))}
     # a custom table the plan creates does not exist yet: its columns are the plan's, not the target's
@@ -59,7 +74,13 @@ def propose_for_run(
         for row in dv.request("GET", "EntityDefinitions", params={"$select": "LogicalName"}).json()["value"]
     }
     columns = read_target_columns(dv, sorted(wanted & existing))
-    proposal = propose(found, profile, columns, object_tables=tables)
+    return propose(found, profile, columns, object_tables=tables, advisor=advisor)
+
+
+def propose_for_run(
+    run: RunRef, store: StagingStore, dv: DataverseClient, base_dir: Path | None = None
+) -> ProposalOutput:
+    proposal = propose_for_spec(run.spec, dv, base_dir=base_dir)
     path = proposal_path(run)
     store.put_bytes(path, proposal.to_yaml().encode("utf-8"))
     return ProposalOutput(
@@ -97,4 +118,11 @@ def _as_list(value: str | list[str] | None) -> list[str]:
     return [] if value is None else [value] if isinstance(value, str) else list(value)
 
 
-__all__ = ["AppliedMapping", "ProposalOutput", "apply_mapping", "parse_mapping", "propose_for_run"]
+__all__ = [
+    "AppliedMapping",
+    "ProposalOutput",
+    "apply_mapping",
+    "parse_mapping",
+    "propose_for_run",
+    "propose_for_spec",
+]

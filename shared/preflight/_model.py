@@ -10,7 +10,9 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-CheckId = Literal["custom_tables", "picklists", "owners", "required_columns", "lookups", "attachments", "tables"]
+CheckId = Literal[
+    "custom_tables", "picklists", "owners", "required_columns", "lookups", "attachments", "tables"
+]
 CHECKS: tuple[str, ...] = get_args(CheckId)
 Severity = Literal["blocking", "warning"]
 
