@@ -33,9 +33,8 @@ from shared.dataverse.schema import provision
 from shared.ids import target_id
 from shared.mapping import load_profile
 from shared.mapping.convert import CONVERTERS
-from shared.mapping.joins import build_index
 from shared.mapping.schema_plan import SchemaPlan
-from shared.migration.joins import run_plan
+from shared.migration.joins import build_indexes, run_plan
 from shared.spec import MigrationSpec, parse_spec
 
 pytestmark = pytest.mark.e2e
@@ -282,9 +281,7 @@ _TABLES = (
 def _run_plan(gen: Generated) -> SchemaPlan:
     """The run's schema plan: the profile's own plus a typed column per custom field (PROFI-14)."""
     profile = load_profile("profi")
-    indexes = {
-        (o.name, j.name): build_index(j, gen.records[j.object]) for o in profile.objects for j in o.joins
-    }
+    indexes, _ = build_indexes(profile, lambda name: gen.records[name], 10_000)
     return run_plan(profile, indexes)
 
 
@@ -314,7 +311,7 @@ def _check_rows(dv: DataverseEmulator, scope: str, exp: Expect) -> None:
     cf = {(v["entity_id"], v["field_key"]): v["value"] for v in recs["custom_field_values"]}
     for (entity, key), value in cf.items():
         if key == "corporate_contract":
-            assert accounts[tid("companies", entity)]["new_corporatecontract"] == value
+            assert accounts[tid("companies", entity)]["new_corporatecontract"] is (value == "true")
 
     # PROFI-01/02/03/06/15: clients → contacts or leads, lifecycle choice, original create date, owner
     cols = "{},lastname,new_clientlifecyclestage,new_clientlifecyclestagetext,new_originalcreatedate,"

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from samples.profi.generate import UNMAPPED_STAGE
+from samples.profi.generate import UNMAPPED_STAGE, generate
 from shared.errors import InvalidField, UnmappedValue
 from shared.ids import target_id
 from shared.mapping import load_profile, transform_record
 from shared.mapping.convert import converter
-from shared.mapping.joins import JOIN_FIELD, JoinIndex, build_index, column_name
+from shared.mapping.joins import JOIN_FIELD, JoinIndex, JoinSpec, build_index, column_name, declare_types
 from shared.mapping.owners import OwnerMap, SystemUser, match_users
 from shared.mapping.profile import Profile, TargetMap, raw_profile
 from shared.mapping.transform import Skipped, TargetRow, resolve_lookup
@@ -55,10 +55,18 @@ def owners(source: ExportSource) -> OwnerMap:
     return OwnerMap(matches=match_users(source.users(), users), fallback_owner_id=FALLBACK)
 
 
+def _index(j: JoinSpec, pf: Records) -> JoinIndex:
+    """A join's index as the run builds it: from the values, typed by the field definitions."""
+    index = build_index(j, pf[j.object])
+    if j.types_from is not None:
+        declare_types(index, j.types_from, pf[j.types_from.object], 10_000)
+    return index
+
+
 def _indexes(profile: Profile, obj: str, pf: Records) -> dict[str, JoinIndex]:
     o = profile.object(obj)
     assert o is not None
-    return {j.name: build_index(j, pf[j.object]) for j in o.joins}
+    return {j.name: _index(j, pf) for j in o.joins}
 
 
 def _out(obj: str, record: dict[str, Any], pf: Records, **kw: Any) -> TargetRow | Skipped:
@@ -80,6 +88,7 @@ def _out(obj: str, record: dict[str, Any], pf: Records, **kw: Any) -> TargetRow 
         scope=SCOPE,
         children=(lambda child, pid: counts[child].value_for(pid) > 0) if counts else None,
         property_types={n: dict(i.types) for n, i in idx.items() if i.kind == "pivot"},
+        property_options={n: dict(i.options) for n, i in idx.items() if i.kind == "pivot"},
         **kw,
     )
 
@@ -356,7 +365,7 @@ def test_PROFI_01_INT_07_archived_clients_become_inactive_contacts_and_disqualif
 
 def test_PROFI_14_COM_14_every_custom_field_becomes_a_typed_column_on_its_table(pf: Records) -> None:
     profile = load_profile("profi")
-    indexes = {(o.name, j.name): build_index(j, pf[j.object]) for o in profile.objects for j in o.joins}
+    indexes = {(o.name, j.name): _index(j, pf) for o in profile.objects for j in o.joins}
     plan = run_plan(profile, indexes)
     added = {
         (c.table, c.name): c.type
@@ -368,8 +377,13 @@ def test_PROFI_14_COM_14_every_custom_field_becomes_a_typed_column_on_its_table(
     assert {(t, n) for t, n in added} == {
         (t, column_name(k)) for k in client_fields for t in ("contact", "lead")
     } | {("account", column_name(k)) for k in company_fields}
-    assert added[("contact", "GoalDate")] == "date" and added[("contact", "SessionBudget")] == "decimal"
-    assert added[("account", "CorporateContract")] in ("string", "boolean")
+    kinds = {"text": "string", "date": "date", "number": "decimal", "select": "choice", "boolean": "boolean"}
+    for d in pf["custom_fields"]:  # typed by the definitions, not guessed from the values
+        for table in ("contact", "lead") if d["entity"] == "client" else ("account",):
+            assert added[(table, column_name(d["field_key"]))] == kinds[d["type"]], d["field_key"]
+    [focus] = [c for c in plan.columns if (c.table, c.name) == ("contact", "CoachingFocus")]
+    assert [o.label for o in focus.options] == ["career", "leadership", "wellbeing"]
+    assert focus.display_name == "Coaching focus"
 
 
 def test_PROFI_14_custom_values_are_written_into_their_columns(pf: Records) -> None:
@@ -384,10 +398,37 @@ def test_PROFI_14_custom_values_are_written_into_their_columns(pf: Records) -> N
             assert p["new_sessionbudget"] == float(value)
     coid = next(e for (e, k) in values if k == "corporate_contract")
     co = next(c for c in pf["companies"] if c["company_id"] == coid)
-    assert (
-        str(_row("companies", co, pf).payload["new_corporatecontract"]).lower()
-        == values[(coid, "corporate_contract")]
+    assert _row("companies", co, pf).payload["new_corporatecontract"] is (
+        values[(coid, "corporate_contract")] == "true"
     )
+    cf = next(c for (e, k) in values if k == "coaching_focus" and (c := good.get(e)))
+    options = _indexes(load_profile("profi"), "clients", pf)["client_fields"].options["coaching_focus"]
+    label = values[(cf["client_id"], "coaching_focus")]
+    assert _row("clients", cf, pf).payload["new_coachingfocus"] == options[label]
+
+
+def test_PROFI_14_COM_16_a_custom_select_value_outside_its_options_is_quarantined(pf: Records) -> None:
+    values = {(v["entity_id"], v["field_key"]) for v in pf["custom_field_values"]}
+    c = next(c for c in pf["clients"] if (c["client_id"], "coaching_focus") in values and not _bad_email(c))
+    profile = load_profile("profi")
+    idx = _indexes(profile, "clients", pf)
+    o = profile.object("clients")
+    assert o is not None
+    joined = {n: i.value_for(c["client_id"]) for n, i in idx.items()}
+    joined["client_fields"]["coaching_focus"] = "astrology"
+    with pytest.raises(UnmappedValue) as err:
+        transform_record(
+            o,
+            {**c, JOIN_FIELD: joined},
+            source="profi",
+            scope=SCOPE,
+            owners=None,
+            custom_columns=True,
+            children=lambda child, pid: True,
+            property_types={"client_fields": dict(idx["client_fields"].types)},
+            property_options={"client_fields": dict(idx["client_fields"].options)},
+        )
+    assert err.value.field == "client_fields.coaching_focus"
 
 
 # --- PROFI-07, PROFI-08: sessions → tasks -------------------------------------------------------------
@@ -627,8 +668,14 @@ def test_PROFI_13_COM_05_a_file_embedded_in_a_note_is_a_note_attachment(pf: Reco
     )
 
 
-def test_PROFI_13_COM_41_the_file_over_the_limit_carries_its_size_for_preflight_and_load(pf: Records) -> None:
-    big = next(a for a in pf["attachments"] if a["size_bytes"] > 5 * 1024 * 1024)
+def test_PROFI_13_COM_41_the_file_over_the_limit_carries_its_size_for_preflight_and_load(
+    pf: Records, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The > 5 MB file is git-ignored in the repo: generate the sample to see its row as staged."""
+    gen = generate(tmp_path_factory.mktemp("profi") / "export")
+    src = ExportSource(gen.out, load_layout("profi"))
+    staged = [r.record for page in src.read("attachments") for r in page.records if r.record is not None]
+    big = next(a for a in staged if a["size_bytes"] > 5 * 1024 * 1024)
     row = _row("attachments", big, pf)
     assert row.file is not None and row.file.size == big["size_bytes"] == big["_file"]["size"]
 
