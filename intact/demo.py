@@ -91,7 +91,11 @@ def run_demo(out: Path, *, source: str = "close", as_json: bool = False) -> int:
         names = ["Azurite", "the Dataverse emulator", *([mock.title] if mock else [])]
         say(f"Starting {', '.join(names[:-1])} and {names[-1]} on loopback…")
         az.start()
-        dv.start(seed=demo.target_org, db=Path(tmp) / "dataverse.sqlite")
+        dv.start(
+            seed=demo.target_org,
+            db=Path(tmp) / "dataverse.sqlite",
+            extra_args=["--max-upload-bytes", str(demo.max_upload_bytes)],
+        )
         if mock is not None:
             mock.start()
             say(f"{mock.title}: {mock.url}")

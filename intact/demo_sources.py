@@ -70,6 +70,11 @@ class DemoSource:
     """The mock an API source is read through; its URL becomes `source.api_url`."""
     env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     """Demo credentials the `source` section refers to as `${VAR}`."""
+    max_upload_bytes: int = 10_485_760
+    """The demo org's `organization.maxuploadfilesize`: raised to 10 MB, as an admin would after the
+    preflight named the samples' planted 5.5 MB files (COM-41). Those files are generated, not in the
+    repository: when present they load in 4 MB blocks; when absent they are quarantined as missing.
+    The block itself is shown by each source's end-to-end test."""
 
     @property
     def target_org(self) -> Path:
