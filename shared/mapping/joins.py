@@ -83,6 +83,14 @@ class JoinSpec(_M):
     )
     types_from: TypesFrom | None = Field(default=None, description="pivot: declared types of its keys")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_on(cls, data: Any) -> Any:
+        """YAML 1.1 reads a bare `on:` key as the boolean true; it means this field."""
+        if isinstance(data, dict) and True in data and "on" not in data:
+            return {("on" if k is True else k): v for k, v in data.items()}
+        return data
+
     @model_validator(mode="after")
     def _shape(self) -> JoinSpec:
         if self.kind == "pivot" and not (self.key and self.value):

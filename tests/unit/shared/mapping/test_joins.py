@@ -267,3 +267,11 @@ def test_COM_14_declared_field_types_override_inference() -> None:
     assert convert_property("gold", "choice", index.options["tier"]) == 100_000_000
     with pytest.raises(ValueError):  # COM-16: a label without an option is never another option
         convert_property("bronze", "choice", index.options["tier"])
+
+
+def test_a_bare_yaml_on_key_is_the_join_column() -> None:
+    import yaml
+
+    spec = yaml.safe_load("{name: sessions, object: sessions, on: client_id}")
+    assert True in spec  # what YAML 1.1 makes of it
+    assert JoinSpec.model_validate(spec).on == "client_id"
