@@ -99,7 +99,8 @@ def verify_loaded(
             for lk in row.lookups:
                 res = resolve_lookup(lk, entry_of)
                 if res.kind == "bound":
-                    want[f"_{lk.to}_value"] = res.target_id
+                    # a column per parent table (`{prefix}_client{table}`) is named after where it landed
+                    want[f"_{lk.to.replace('{table}', res.table or '')}_value"] = res.target_id
                 elif res.kind == "placeholder" and res.placeholder:
                     ph = idmap.get(PLACEHOLDER_OBJECT, res.placeholder)
                     want[f"_{lk.to}_value"] = (
