@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from azure.core.exceptions import ResourceNotFoundError
 
@@ -168,42 +168,28 @@ def load_chunk(
     to_write = [r for rows in groups.values() for r in rows] + plan.chunked
     lookups_sent = int(dv.stats.as_dict()["requests"] - before["requests"])  # dedupe queries, the limit
 
+    def logged(
+        n: int, op: Literal["upsert", "link"], row: TargetRow, target_id: str, pre_image: str = ""
+    ) -> AuditEntry:
+        return AuditEntry(
+            run_id=inp.run.run_id,
+            phase=inp.phase,
+            object=inp.object,
+            chunk=inp.chunk_no,
+            seq=n,
+            op=op,
+            table=row.table,
+            entity_set=row.entity_set,
+            target_id=target_id,
+            source_id=row.source_id,
+            batch=batch_label,
+            at=now,
+            pre_image=pre_image,
+        )
+
     audit.append(
-        [
-            AuditEntry(
-                run_id=inp.run.run_id,
-                phase=inp.phase,
-                object=inp.object,
-                chunk=inp.chunk_no,
-                seq=n,
-                op="upsert",
-                table=row.table,
-                entity_set=row.entity_set,
-                target_id=row.id,
-                source_id=row.source_id,
-                batch=batch_label,
-                at=now,
-            )
-            for n, row in enumerate(to_write)
-        ]
-        + [
-            AuditEntry(
-                run_id=inp.run.run_id,
-                phase=inp.phase,
-                object=inp.object,
-                chunk=inp.chunk_no,
-                seq=n,
-                op="link",
-                table=link.row.table,
-                entity_set=link.row.entity_set,
-                target_id=link.target_id,
-                source_id=link.source_id,
-                batch=batch_label,
-                at=now,
-                pre_image=link.pre_image,
-            )
-            for n, link in enumerate(links)
-        ]
+        [logged(n, "upsert", row, row.id) for n, row in enumerate(to_write)]
+        + [logged(n, "link", link.row, link.target_id, link.pre_image) for n, link in enumerate(links)]
     )
     for table in sorted({r.table for r in to_write} & deduped):  # ours, before they exist
         idmap.claim(table, [r.id for r in to_write if r.table == table], inp.run.run_id)
