@@ -7,17 +7,13 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
 
 from emulators.dataverse import ServerHandle, start_server
 from shared.dataverse import DataverseClient, RowWrite, StaticToken, write_rows
-
-
-def _lbl(text: str) -> dict[str, Any]:
-    return {"LocalizedLabels": [{"Label": text, "LanguageCode": 1033}]}
+from tests.integration.custom_tables import table_body
 
 
 @pytest.fixture(scope="module")
@@ -67,26 +63,7 @@ def test_INT_12_email_parties_go_through_batch_upserts(server: ServerHandle, dv:
 
 
 def test_INT_12_custom_activity_parties_go_through_upsertmultiple_and_isolation(server: ServerHandle) -> None:
-    body = {
-        "@odata.type": "Microsoft.Dynamics.CRM.EntityMetadata",
-        "SchemaName": "new_Call",
-        "DisplayName": _lbl("Call"),
-        "DisplayCollectionName": _lbl("Calls"),
-        "OwnershipType": "UserOwned",
-        "HasNotes": False,
-        "HasActivities": False,
-        "IsActivity": True,
-        "Attributes": [
-            {
-                "@odata.type": "Microsoft.Dynamics.CRM.StringAttributeMetadata",
-                "SchemaName": "new_Name",
-                "IsPrimaryName": True,
-                "MaxLength": 100,
-                "RequiredLevel": {"Value": "None"},
-                "DisplayName": _lbl("Name"),
-            }
-        ],
-    }
+    body = table_body("new_Call", "Call", "Calls", activity=True)
     with DataverseClient(server.base_url, StaticToken("t")) as admin:
         admin.request("POST", "EntityDefinitions", json=body)
     # a new client asks for bulk support once the table exists

@@ -22,13 +22,28 @@ import httpx
 import pytest
 
 from emulators.dataverse import ServerHandle, start_server
+from tests.integration.custom_tables import table_body
 
 from .batchkit import Op, parts, send
 from .conftest import entity_id, error_of
 
 
-def _lbl(text: str) -> dict[str, Any]:
-    return {"LocalizedLabels": [{"Label": text, "LanguageCode": 1033}]}
+def _user(mask: int, user_id: str) -> dict[str, Any]:
+    return {"participationtypemask": mask, "partyid_systemuser@odata.bind": f"/systemusers({user_id})"}
+
+
+def _contact(mask: int, contact_id: str) -> dict[str, Any]:
+    return {"participationtypemask": mask, "partyid_contact@odata.bind": f"/contacts({contact_id})"}
+
+
+def _address(mask: int, address: str) -> dict[str, Any]:
+    return {"participationtypemask": mask, "addressused": address}
+
+
+def _post(client: httpx.Client, entity_set: str, subject: str, *parties: dict[str, Any]) -> httpx.Response:
+    """One activity with its party collection (`<table>_activity_parties`), in one POST."""
+    table = entity_set.removesuffix("s")
+    return client.post(entity_set, json={"subject": subject, f"{table}_activity_parties": list(parties)})
 
 
 @pytest.fixture(scope="module")
@@ -56,26 +71,7 @@ def contact_id(client: httpx.Client) -> str:
 @pytest.fixture(scope="module")
 def visit_set(client: httpx.Client) -> str:
     """A custom activity table (publisher prefix `new`, the Default solution)."""
-    body = {
-        "@odata.type": "Microsoft.Dynamics.CRM.EntityMetadata",
-        "SchemaName": "new_Visit",
-        "DisplayName": _lbl("Visit"),
-        "DisplayCollectionName": _lbl("Visits"),
-        "OwnershipType": "UserOwned",
-        "HasNotes": False,
-        "HasActivities": False,
-        "IsActivity": True,
-        "Attributes": [
-            {
-                "@odata.type": "Microsoft.Dynamics.CRM.StringAttributeMetadata",
-                "SchemaName": "new_Name",
-                "IsPrimaryName": True,
-                "MaxLength": 100,
-                "RequiredLevel": {"Value": "None"},
-                "DisplayName": _lbl("Name"),
-            }
-        ],
-    }
+    body = table_body("new_Visit", "Visit", "Visits", activity=True)
     assert client.post("EntityDefinitions", json=body).status_code == 204
     return "new_visits"
 
@@ -99,17 +95,14 @@ def _shape(rows: list[dict[str, Any]]) -> set[tuple[Any, Any, Any]]:
 def test_email_with_sender_and_recipients_stores_one_party_row_each(
     client: httpx.Client, user_id: str, contact_id: str
 ) -> None:
-    r = client.post(
+    r = _post(
+        client,
         "emails",
-        json={
-            "subject": "Parties",
-            "email_activity_parties": [
-                {"participationtypemask": 1, "partyid_systemuser@odata.bind": f"/systemusers({user_id})"},
-                {"participationtypemask": 2, "addressused": "x@y.example"},
-                {"participationtypemask": 3, "partyid_contact@odata.bind": f"/contacts({contact_id})"},
-                {"participationtypemask": 4, "addressused": "hidden@y.example"},
-            ],
-        },
+        "Parties",
+        _user(1, user_id),
+        _address(2, "x@y.example"),
+        _contact(3, contact_id),
+        _address(4, "hidden@y.example"),
     )
     assert r.status_code == 204, r.text
     email = entity_id(r)
@@ -144,27 +137,15 @@ def test_email_with_sender_and_recipients_stores_one_party_row_each(
 def test_phonecall_and_appointment_take_their_own_party_types(
     client: httpx.Client, user_id: str, contact_id: str
 ) -> None:
-    call = client.post(
-        "phonecalls",
-        json={
-            "subject": "Call",
-            "phonecall_activity_parties": [
-                {"participationtypemask": 1, "partyid_systemuser@odata.bind": f"/systemusers({user_id})"},
-                {"participationtypemask": 2, "partyid_contact@odata.bind": f"/contacts({contact_id})"},
-            ],
-        },
-    )
+    call = _post(client, "phonecalls", "Call", _user(1, user_id), _contact(2, contact_id))
     assert call.status_code == 204, call.text
-    meeting = client.post(
+    meeting = _post(
+        client,
         "appointments",
-        json={
-            "subject": "Meet",
-            "appointment_activity_parties": [
-                {"participationtypemask": 7, "partyid_systemuser@odata.bind": f"/systemusers({user_id})"},
-                {"participationtypemask": 5, "partyid_contact@odata.bind": f"/contacts({contact_id})"},
-                {"participationtypemask": 6, "addressused": "maybe@y.example"},
-            ],
-        },
+        "Meet",
+        _user(7, user_id),
+        _contact(5, contact_id),
+        _address(6, "maybe@y.example"),
     )
     assert meeting.status_code == 204, meeting.text
     assert len(_parties(client, entity_id(meeting))) == 3
@@ -195,32 +176,24 @@ def test_a_party_type_the_activity_does_not_take_is_refused(
 def test_a_custom_activity_takes_every_party_type(
     client: httpx.Client, visit_set: str, contact_id: str
 ) -> None:
-    r = client.post(
+    r = _post(
+        client,
         visit_set,
-        json={
-            "subject": "Visit",
-            "new_visit_activity_parties": [
-                {"participationtypemask": 11, "partyid_contact@odata.bind": f"/contacts({contact_id})"},
-                {"participationtypemask": 5, "addressused": "guest@y.example"},
-                {"participationtypemask": 13, "addressused": "related@y.example"},
-            ],
-        },
+        "Visit",
+        _contact(11, contact_id),
+        _address(5, "guest@y.example"),
+        _address(13, "related@y.example"),
     )
     assert r.status_code == 204, r.text
     assert {p["participationtypemask"] for p in _parties(client, entity_id(r))} == {11, 5, 13}
 
 
 def test_each_party_names_a_row_or_an_address(client: httpx.Client) -> None:
-    r = client.post("emails", json={"subject": "x", "email_activity_parties": [{"participationtypemask": 2}]})
+    r = _post(client, "emails", "x", {"participationtypemask": 2})
     assert error_of(r)[:2] == (400, "0x80040203")
-    r = client.post(
-        "emails",
-        json={"subject": "x", "email_activity_parties": [{"participationtypemask": 2, "addressused": " "}]},
-    )
+    r = _post(client, "emails", "x", _address(2, " "))
     assert error_of(r)[:2] == (400, "0x80040203")
-    r = client.post(
-        "emails", json={"subject": "x", "email_activity_parties": [{"addressused": "a@b.example"}]}
-    )
+    r = _post(client, "emails", "x", {"addressused": "a@b.example"})
     assert error_of(r)[:2] == (400, "0x80040203") and "participationtypemask" in error_of(r)[2]
 
 
@@ -251,15 +224,7 @@ def test_party_payload_errors_are_the_usual_ones(client: httpx.Client) -> None:
 
 def test_a_party_must_point_at_an_existing_row(client: httpx.Client) -> None:
     missing = str(uuid.uuid4())
-    r = client.post(
-        "emails",
-        json={
-            "subject": "x",
-            "email_activity_parties": [
-                {"participationtypemask": 2, "partyid_contact@odata.bind": f"/contacts({missing})"}
-            ],
-        },
-    )
+    r = _post(client, "emails", "x", _contact(2, missing))
     assert error_of(r) == (404, "0x80040217", f"contact With Id = {missing} Does Not Exist")
 
 
@@ -268,8 +233,8 @@ def test_an_update_with_the_collection_replaces_the_parties(
 ) -> None:
     email = str(uuid.uuid4())
     first = [
-        {"participationtypemask": 1, "addressused": "me@y.example"},
-        {"participationtypemask": 2, "partyid_contact@odata.bind": f"/contacts({contact_id})"},
+        _address(1, "me@y.example"),
+        _contact(2, contact_id),
     ]
     assert (
         client.patch(
@@ -288,7 +253,7 @@ def test_an_update_with_the_collection_replaces_the_parties(
     assert client.patch(f"emails({email})", json={"subject": "Renamed"}).status_code == 204
     assert set(before) == {p["activitypartyid"] for p in _parties(client, email)}
     # another list replaces them
-    second = [{"participationtypemask": 3, "addressused": "Copy@Y.example"}, first[1]]
+    second = [_address(3, "Copy@Y.example"), first[1]]
     assert client.patch(f"emails({email})", json={"email_activity_parties": second}).status_code == 204
     after = _parties(client, email)
     assert _shape(after) == {(3, "Copy@Y.example", None), (2, None, contact_id)}
@@ -300,13 +265,7 @@ def test_an_update_with_the_collection_replaces_the_parties(
 
 
 def test_deleting_the_activity_deletes_its_parties(client: httpx.Client) -> None:
-    r = client.post(
-        "emails",
-        json={
-            "subject": "Gone",
-            "email_activity_parties": [{"participationtypemask": 2, "addressused": "a@b.example"}],
-        },
-    )
+    r = _post(client, "emails", "Gone", _address(2, "a@b.example"))
     email = entity_id(r)
     assert len(_parties(client, email)) == 1
     assert client.delete(f"emails({email})").status_code == 204
@@ -315,17 +274,9 @@ def test_deleting_the_activity_deletes_its_parties(client: httpx.Client) -> None
 
 def test_activityparty_rows_are_read_only(client: httpx.Client) -> None:
     # reference/entities/activityparty.md lists RetrieveMultiple only
-    r = client.post("activityparties", json={"participationtypemask": 2, "addressused": "a@b.example"})
+    r = client.post("activityparties", json=_address(2, "a@b.example"))
     assert error_of(r)[:2] == (400, "0x80040800") and "'Create'" in error_of(r)[2]
-    email = entity_id(
-        client.post(
-            "emails",
-            json={
-                "subject": "RO",
-                "email_activity_parties": [{"participationtypemask": 2, "addressused": "a@b.example"}],
-            },
-        )
-    )
+    email = entity_id(_post(client, "emails", "RO", _address(2, "a@b.example")))
     [party] = _parties(client, email)
     pid = party["activitypartyid"]
     assert error_of(client.patch(f"activityparties({pid})", json={"addressused": "b@b.example"}))[:2] == (
@@ -344,7 +295,7 @@ def test_activityparty_rows_are_read_only(client: httpx.Client) -> None:
 
 def test_a_closed_activity_refuses_new_parties_unless_reopened(client: httpx.Client) -> None:
     email = str(uuid.uuid4())
-    party = [{"participationtypemask": 2, "addressused": "a@b.example"}]
+    party = [_address(2, "a@b.example")]
     assert (
         client.patch(
             f"emails({email})", json={"subject": "Closed", "email_activity_parties": party}
@@ -365,7 +316,7 @@ def test_bulk_targets_carry_parties_and_fail_atomically(
 ) -> None:
     ok, bad = str(uuid.uuid4()), str(uuid.uuid4())
     target = "Microsoft.Dynamics.CRM.new_visit"
-    good_party = {"participationtypemask": 5, "partyid_contact@odata.bind": f"/contacts({contact_id})"}
+    good_party = _contact(5, contact_id)
     r = client.post(
         f"{visit_set}/Microsoft.Dynamics.CRM.UpsertMultiple",
         json={
@@ -410,9 +361,7 @@ def test_bulk_targets_carry_parties_and_fail_atomically(
                 {
                     "@odata.type": target,
                     "activityid": ok,
-                    "new_visit_activity_parties": [
-                        {"participationtypemask": 1, "addressused": "s@y.example"}
-                    ],
+                    "new_visit_activity_parties": [_address(1, "s@y.example")],
                 }
             ]
         },
@@ -432,7 +381,7 @@ def test_batch_parts_carry_parties_and_isolate_a_bad_one(client: httpx.Client) -
                 f"emails({good})",
                 {
                     "subject": "G",
-                    "email_activity_parties": [{"participationtypemask": 2, "addressused": "g@y.example"}],
+                    "email_activity_parties": [_address(2, "g@y.example")],
                 },
             ),
             Op(
@@ -440,7 +389,7 @@ def test_batch_parts_carry_parties_and_isolate_a_bad_one(client: httpx.Client) -
                 f"emails({bad})",
                 {
                     "subject": "B",
-                    "email_activity_parties": [{"participationtypemask": 9, "addressused": "b@y.example"}],
+                    "email_activity_parties": [_address(9, "b@y.example")],
                 },
             ),
         ],
@@ -462,36 +411,9 @@ def test_other_expansions_and_party_side_writes_are_not_implemented(client: http
 
 
 def test_deleting_a_custom_activity_table_deletes_its_parties(client: httpx.Client) -> None:
-    body = {
-        "@odata.type": "Microsoft.Dynamics.CRM.EntityMetadata",
-        "SchemaName": "new_Ping",
-        "DisplayName": _lbl("Ping"),
-        "DisplayCollectionName": _lbl("Pings"),
-        "OwnershipType": "UserOwned",
-        "HasNotes": False,
-        "HasActivities": False,
-        "IsActivity": True,
-        "Attributes": [
-            {
-                "@odata.type": "Microsoft.Dynamics.CRM.StringAttributeMetadata",
-                "SchemaName": "new_Name",
-                "IsPrimaryName": True,
-                "MaxLength": 100,
-                "RequiredLevel": {"Value": "None"},
-                "DisplayName": _lbl("Name"),
-            }
-        ],
-    }
+    body = table_body("new_Ping", "Ping", "Pings", activity=True)
     assert client.post("EntityDefinitions", json=body).status_code == 204
-    ping = entity_id(
-        client.post(
-            "new_pings",
-            json={
-                "subject": "p",
-                "new_ping_activity_parties": [{"participationtypemask": 2, "addressused": "a@b.example"}],
-            },
-        )
-    )
+    ping = entity_id(_post(client, "new_pings", "p", _address(2, "a@b.example")))
     assert len(_parties(client, ping)) == 1
     assert client.delete("EntityDefinitions(LogicalName='new_ping')").status_code == 204
     assert _parties(client, ping) == []

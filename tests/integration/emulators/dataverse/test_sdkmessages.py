@@ -18,6 +18,7 @@ import pytest
 
 from emulators.dataverse import ServerHandle, start_server
 from shared.dataverse import DataverseClient, RowWrite, StaticToken, write_rows
+from tests.integration.custom_tables import table_body
 
 from .conftest import error_of
 
@@ -119,29 +120,9 @@ def test_custom_tables_support_bulk_messages() -> None:
         httpx.Client(base_url=dv.api_url, headers={"Authorization": "Bearer t"}, timeout=10) as c,
     ):
         assert _supports(c, "CreateMultiple", "new_widget") == []
-        label = {"LocalizedLabels": [{"Label": "Widget", "LanguageCode": 1033}]}
         r = c.post(
             "EntityDefinitions",
-            json={
-                "@odata.type": "Microsoft.Dynamics.CRM.EntityMetadata",
-                "SchemaName": "new_Widget",
-                "DisplayName": label,
-                "DisplayCollectionName": label,
-                "OwnershipType": "UserOwned",
-                "HasNotes": False,
-                "HasActivities": False,
-                "IsActivity": False,
-                "Attributes": [
-                    {
-                        "@odata.type": "Microsoft.Dynamics.CRM.StringAttributeMetadata",
-                        "SchemaName": "new_Name",
-                        "IsPrimaryName": True,
-                        "MaxLength": 100,
-                        "RequiredLevel": {"Value": "None"},
-                        "DisplayName": label,
-                    }
-                ],
-            },
+            json=table_body("new_Widget", "Widget", "Widget"),
         )
         assert r.status_code == 204, r.text
         assert len(_supports(c, "CreateMultiple", "new_widget")) == 1
