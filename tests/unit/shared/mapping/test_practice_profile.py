@@ -17,7 +17,6 @@ from samples.practice.generate import UNMAPPED_SERVICE, generate
 from shared.errors import InvalidField, UnmappedValue
 from shared.ids import target_id
 from shared.mapping import OwnerMap, load_profile, transform_record
-from shared.mapping.convert import converter
 from shared.mapping.joins import JOIN_FIELD, JoinIndex, build_index
 from shared.mapping.owners import SystemUser, match_users
 from shared.mapping.profile import ObjectMap, Profile
@@ -25,6 +24,7 @@ from shared.mapping.transform import Skipped, TargetRow, resolve_lookup
 from shared.migration.attachments import plan_files
 from shared.migration.joins import run_plan
 from shared.sources.exports import ExportSource, load_layout
+from tests.unit.shared.mapping.support import as_row, bad_email, entry
 
 REPO = Path(__file__).resolve().parents[4]
 TARGET_ORG = REPO / "samples" / "practice" / "target_org.json"
@@ -103,28 +103,14 @@ def _out(name: str, record: dict[str, Any], rec: Records | None = None, **kw: An
 
 
 def _row(name: str, record: dict[str, Any], rec: Records | None = None, **kw: Any) -> TargetRow:
-    out = _out(name, record, rec, **kw)
-    assert isinstance(out, TargetRow), out
-    return out
-
-
-def _entry(table: str | None) -> Any:
-    return lambda obj, sid: None if table is None else (table, f"id-of-{obj}-{sid}")
-
-
-def _bad_email(client: dict[str, Any]) -> bool:
-    try:
-        converter("email")(client.get("email"))
-    except ValueError:
-        return True
-    return False
+    return as_row(_out(name, record, rec, **kw))
 
 
 def _client(rec: Records, kind: str, **where: Any) -> dict[str, Any]:
     return next(
         c
         for c in rec["clients"]
-        if c["client_type"] == kind and not _bad_email(c) and all(c.get(k) == v for k, v in where.items())
+        if c["client_type"] == kind and not bad_email(c) and all(c.get(k) == v for k, v in where.items())
     )
 
 
@@ -202,9 +188,9 @@ def test_PRAC_02_the_organisation_has_a_related_contact_linked_to_its_account(re
     assert (row.payload["lastname"], row.payload["emailaddress1"]) == (c["last_name"], c["email"])
     [parent] = row.lookups
     assert parent.candidates == [("organizations", c["client_id"])] and parent.required
-    res = resolve_lookup(parent, _entry("account"))
+    res = resolve_lookup(parent, entry("account"))
     assert (res.kind, res.nav) == ("bound", "parentcustomerid_account")
-    assert resolve_lookup(parent, _entry(None)).kind == "missing"  # the account was refused: quarantined
+    assert resolve_lookup(parent, entry(None)).kind == "missing"  # the account was refused: quarantined
 
 
 def test_PRAC_02_COM_16_a_vertical_with_no_industry_keeps_its_label(rec: Records) -> None:
@@ -225,7 +211,7 @@ def test_CON_07_client_type_decides_and_an_unknown_type_is_quarantined(rec: Reco
 
 
 def test_COM_16_malformed_client_email_is_quarantined_naming_the_field(rec: Records) -> None:
-    bad = [c for c in rec["clients"] if _bad_email(c)]
+    bad = [c for c in rec["clients"] if bad_email(c)]
     assert bad, "the sample plants malformed emails"
     with pytest.raises(InvalidField) as err:
         _row("clients", bad[0], rec)
@@ -286,7 +272,7 @@ def test_PRAC_03_session_custom_table_with_client_lookup_status_choice_and_coach
     assert row.owner_id == owners.resolve("u00001")[0] and row.owner_status == "matched"
     [client] = row.lookups
     assert client.candidates == [("clients", s["client_id"])] and client.required
-    res = resolve_lookup(client, _entry("contact"))
+    res = resolve_lookup(client, entry("contact"))
     assert (res.kind, res.nav) == ("bound", "new_ClientId")  # the lookup's navigation property
     for status, option in (("scheduled", OPTION), ("cancelled", OPTION + 2)):
         other = next(x for x in rec["sessions"] if x["status"] == status)
@@ -414,7 +400,7 @@ def test_PRAC_07_invoice_line_is_a_custom_row_linked_to_invoice_service_type_and
     assert links["new_servicetypeid"].candidates == [("service_types", line["service_type"])]
     assert links["new_sessionid"].candidates == [("sessions", line["session_id"])]
     assert not links["new_sessionid"].required  # a package or product has no session
-    nav = resolve_lookup(links["new_servicetypeid"], _entry("new_servicetype")).nav
+    nav = resolve_lookup(links["new_servicetypeid"], entry("new_servicetype")).nav
     assert nav == "new_ServiceTypeId"
     kinds = {x["service_type"] for x in rec["invoice_line_items"]}
     types = {t["service_type"]: t for t in rec["service_types"]}
@@ -444,8 +430,8 @@ def test_PRAC_10_session_note_is_an_annotation_on_its_session(rec: Records, owne
     assert row.owner_id == owners.resolve(note["author_user_id"])[0]
     [parent] = row.lookups
     assert parent.candidates == [("sessions", note["session_id"])] and parent.required
-    assert resolve_lookup(parent, _entry("new_session")).nav == "objectid_new_session"
-    assert resolve_lookup(parent, _entry(None)).kind == "missing"  # se_deleted: quarantined
+    assert resolve_lookup(parent, entry("new_session")).nav == "objectid_new_session"
+    assert resolve_lookup(parent, entry(None)).kind == "missing"  # se_deleted: quarantined
 
 
 def test_PRAC_10_the_note_is_written_after_its_session_so_its_date_is_the_session_day(rec: Records) -> None:
@@ -494,7 +480,7 @@ def test_PRAC_11_PRAC_12_a_document_shared_in_a_session_hangs_on_the_session(rec
     assert doc["client_id"] == session["client_id"]
     [parent] = _row("attachments", doc).lookups
     assert parent.candidates[0] == ("sessions", doc["session_id"])
-    assert resolve_lookup(parent, _entry("new_session")).nav == "objectid_new_session"
+    assert resolve_lookup(parent, entry("new_session")).nav == "objectid_new_session"
 
 
 def test_PRAC_12_COM_41_a_document_over_the_upload_limit_is_quarantined_with_size_and_limit(
@@ -753,7 +739,7 @@ def test_COM_04_COM_16_every_sample_record_lands_or_is_a_planted_defect(
             tally[out.rule if isinstance(out, Skipped) else out.table] += 1
         outcomes[o.name] = tally
     persons = sum(c["client_type"] == "person" for c in rec["clients"])
-    bad = sum(_bad_email(c) for c in rec["clients"])
+    bad = sum(bad_email(c) for c in rec["clients"])
     assert outcomes["clients"] == Counter({"contact": len(rec["clients"]) - bad, "quarantined": bad})
     assert outcomes["organizations"] == Counter(
         {"account": len(rec["clients"]) - persons, "person_client_has_no_account": persons}

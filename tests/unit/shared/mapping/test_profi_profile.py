@@ -15,14 +15,14 @@ from samples.profi.generate import UNMAPPED_STAGE, generate
 from shared.errors import InvalidField, UnmappedValue
 from shared.ids import target_id
 from shared.mapping import load_profile, transform_record
-from shared.mapping.convert import converter
-from shared.mapping.joins import JOIN_FIELD, JoinIndex, JoinSpec, build_index, column_name, declare_types
+from shared.mapping.joins import JOIN_FIELD, JoinIndex, column_name
 from shared.mapping.owners import OwnerMap, SystemUser, match_users
 from shared.mapping.profile import Profile, TargetMap, raw_profile
 from shared.mapping.transform import Skipped, TargetRow, resolve_lookup
 from shared.migration.joins import run_plan
 from shared.preflight import check_custom_tables
 from shared.sources.exports import ExportSource, load_layout
+from tests.unit.shared.mapping.support import as_row, bad_email, entry, good_records, typed_index
 
 REPO = Path(__file__).resolve().parents[4]
 SAMPLE = REPO / "samples" / "profi" / "export"
@@ -41,11 +41,7 @@ def source() -> ExportSource:
 
 @pytest.fixture(scope="module")
 def pf(source: ExportSource) -> Records:
-    """Every well-formed record of every object (malformed rows are quarantined by the reader)."""
-    return {
-        name: [r.record for page in source.read(name) for r in page.records if r.record is not None]
-        for name in load_layout("profi").files
-    }
+    return good_records(source, load_layout("profi").files)
 
 
 @pytest.fixture(scope="module")
@@ -55,18 +51,10 @@ def owners(source: ExportSource) -> OwnerMap:
     return OwnerMap(matches=match_users(source.users(), users), fallback_owner_id=FALLBACK)
 
 
-def _index(j: JoinSpec, pf: Records) -> JoinIndex:
-    """A join's index as the run builds it: from the values, typed by the field definitions."""
-    index = build_index(j, pf[j.object])
-    if j.types_from is not None:
-        declare_types(index, j.types_from, pf[j.types_from.object], 10_000)
-    return index
-
-
 def _indexes(profile: Profile, obj: str, pf: Records) -> dict[str, JoinIndex]:
     o = profile.object(obj)
     assert o is not None
-    return {j.name: _index(j, pf) for j in o.joins}
+    return {j.name: typed_index(j, pf) for j in o.joins}
 
 
 def _out(obj: str, record: dict[str, Any], pf: Records, **kw: Any) -> TargetRow | Skipped:
@@ -94,21 +82,7 @@ def _out(obj: str, record: dict[str, Any], pf: Records, **kw: Any) -> TargetRow 
 
 
 def _row(obj: str, record: dict[str, Any], pf: Records, **kw: Any) -> TargetRow:
-    out = _out(obj, record, pf, **kw)
-    assert isinstance(out, TargetRow), out
-    return out
-
-
-def _entry(table: str | None) -> Any:
-    return lambda obj, sid: None if table is None else (table, f"id-of-{obj}-{sid}")
-
-
-def _bad_email(record: dict[str, Any]) -> bool:
-    try:
-        converter("email")(record.get("email"))
-    except ValueError:
-        return True
-    return False
+    return as_row(_out(obj, record, pf, **kw))
 
 
 def _sessions(pf: Records) -> Counter[str]:
@@ -121,7 +95,7 @@ def _client(pf: Records, *, contact: bool, **where: Any) -> dict[str, Any]:
     return next(
         c
         for c in pf["clients"]
-        if not _bad_email(c)
+        if not bad_email(c)
         and bool(sessions[c["client_id"]]) == contact
         and all(c.get(k) == v for k, v in where.items())
     )
@@ -223,7 +197,7 @@ def test_PROFI_06_a_client_with_a_booked_session_is_a_contact_one_without_a_lead
     sessions = _sessions(pf)
     landed = Counter()
     for c in pf["clients"]:
-        if _bad_email(c):
+        if bad_email(c):
             continue
         row = _row("clients", c, pf)
         want = "contact" if sessions[c["client_id"]] else "lead"
@@ -234,7 +208,7 @@ def test_PROFI_06_a_client_with_a_booked_session_is_a_contact_one_without_a_lead
 
 
 def test_PROFI_06_the_threshold_is_data_a_customer_overrides(pf: Records) -> None:
-    once = next(c for c in pf["clients"] if _sessions(pf)[c["client_id"]] == 1 and not _bad_email(c))
+    once = next(c for c in pf["clients"] if _sessions(pf)[c["client_id"]] == 1 and not bad_email(c))
     assert _row("clients", once, pf).table == "contact"
     at_least_two = {
         "objects": [
@@ -261,7 +235,7 @@ def test_PROFI_06_the_threshold_is_data_a_customer_overrides(pf: Records) -> Non
     }
     enrolled = {e["client_id"] for e in pf["enrollments"]}
     for c in pf["clients"][:40]:
-        if not _bad_email(c):
+        if not bad_email(c):
             want = "contact" if c["client_id"] in enrolled else "lead"
             assert _row("clients", c, pf, overrides=by_enrollment).table == want
 
@@ -271,7 +245,7 @@ def test_PROFI_06_only_held_sessions_count_when_the_join_says_so(pf: Records) ->
     c = next(
         c
         for c in pf["clients"]
-        if _sessions(pf)[c["client_id"]] and not completed[c["client_id"]] and not _bad_email(c)
+        if _sessions(pf)[c["client_id"]] and not completed[c["client_id"]] and not bad_email(c)
     )
     clients = next(o for o in raw_profile("profi")["objects"] if o["name"] == "clients")
     joins = [  # a list in an override replaces the profile's: the other joins are kept as they are
@@ -299,8 +273,8 @@ def test_PROFI_01_contact_name_email_phone_and_company(pf: Records) -> None:
     assert p["new_profiid"] == c["client_id"]
     [parent] = row.lookups
     assert parent.candidates == [("companies", c["company_id"])]
-    assert resolve_lookup(parent, _entry("account")).nav == "parentcustomerid_account"
-    assert resolve_lookup(parent, _entry(None)).kind == "none"  # a deleted company: no link, no loss
+    assert resolve_lookup(parent, entry("account")).nav == "parentcustomerid_account"
+    assert resolve_lookup(parent, entry(None)).kind == "none"  # a deleted company: no link, no loss
 
 
 def test_PROFI_01_a_lead_has_subject_name_and_its_company(pf: Records) -> None:
@@ -308,11 +282,11 @@ def test_PROFI_01_a_lead_has_subject_name_and_its_company(pf: Records) -> None:
     row = _row("clients", c, pf)
     p = row.payload
     assert p["subject"] == f"{c['first_name']} {c['last_name']}" and p["lastname"] == c["last_name"]
-    assert resolve_lookup(row.lookups[0], _entry("account")).nav == "parentaccountid"
+    assert resolve_lookup(row.lookups[0], entry("account")).nav == "parentaccountid"
 
 
 def test_PROFI_01_COM_16_a_malformed_client_email_is_quarantined_naming_the_field(pf: Records) -> None:
-    bad = next(c for c in pf["clients"] if _bad_email(c))
+    bad = next(c for c in pf["clients"] if bad_email(c))
     with pytest.raises(InvalidField) as err:
         _out("clients", bad, pf)
     assert (err.value.object, err.value.source_id, err.value.field) == ("clients", bad["client_id"], "email")
@@ -365,7 +339,7 @@ def test_PROFI_01_INT_07_archived_clients_become_inactive_contacts_and_disqualif
 
 def test_PROFI_14_COM_14_every_custom_field_becomes_a_typed_column_on_its_table(pf: Records) -> None:
     profile = load_profile("profi")
-    indexes = {(o.name, j.name): _index(j, pf) for o in profile.objects for j in o.joins}
+    indexes = {(o.name, j.name): typed_index(j, pf) for o in profile.objects for j in o.joins}
     plan = run_plan(profile, indexes)
     added = {
         (c.table, c.name): c.type
@@ -388,7 +362,7 @@ def test_PROFI_14_COM_14_every_custom_field_becomes_a_typed_column_on_its_table(
 
 def test_PROFI_14_custom_values_are_written_into_their_columns(pf: Records) -> None:
     values = {(v["entity_id"], v["field_key"]): v["value"] for v in pf["custom_field_values"]}
-    good = {c["client_id"]: c for c in pf["clients"] if not _bad_email(c)}
+    good = {c["client_id"]: c for c in pf["clients"] if not bad_email(c)}
     cid = next(e for (e, k) in values if k == "goal_date" and e in good)
     c = good[cid]
     p = _row("clients", c, pf).payload
@@ -409,7 +383,7 @@ def test_PROFI_14_custom_values_are_written_into_their_columns(pf: Records) -> N
 
 def test_PROFI_14_COM_16_a_custom_select_value_outside_its_options_is_quarantined(pf: Records) -> None:
     values = {(v["entity_id"], v["field_key"]) for v in pf["custom_field_values"]}
-    c = next(c for c in pf["clients"] if (c["client_id"], "coaching_focus") in values and not _bad_email(c))
+    c = next(c for c in pf["clients"] if (c["client_id"], "coaching_focus") in values and not bad_email(c))
     profile = load_profile("profi")
     idx = _indexes(profile, "clients", pf)
     o = profile.object("clients")
@@ -449,9 +423,9 @@ def test_PROFI_07_session_is_a_task_with_its_session_columns_regarding_the_clien
     assert p["new_sessionstatus"] == 100000001
     [regarding] = row.lookups
     assert regarding.candidates == [("clients", s["client_id"])] and regarding.required
-    assert resolve_lookup(regarding, _entry("contact")).nav == "regardingobjectid_contact_task"
-    assert resolve_lookup(regarding, _entry("lead")).nav == "regardingobjectid_lead_task"
-    assert resolve_lookup(regarding, _entry(None)).kind == "missing"  # never an orphan activity
+    assert resolve_lookup(regarding, entry("contact")).nav == "regardingobjectid_contact_task"
+    assert resolve_lookup(regarding, entry("lead")).nav == "regardingobjectid_lead_task"
+    assert resolve_lookup(regarding, entry(None)).kind == "missing"  # never an orphan activity
 
 
 @pytest.mark.parametrize(("status", "option", "pair"), [
@@ -528,9 +502,9 @@ def _check_client_links(row: TargetRow, client: str) -> None:
     assert contact.candidates == lead.candidates == [("clients", client)]
     for table, bound in (("contact", contact), ("lead", lead)):
         other = lead if bound is contact else contact
-        assert resolve_lookup(bound, _entry(table)).nav == f"new_Client{table.capitalize()}"
-        assert resolve_lookup(other, _entry(table)).kind == "none"
-    assert {resolve_lookup(lk, _entry(None)).kind for lk in (contact, lead)} == {"none"}
+        assert resolve_lookup(bound, entry(table)).nav == f"new_Client{table.capitalize()}"
+        assert resolve_lookup(other, entry(table)).kind == "none"
+    assert {resolve_lookup(lk, entry(None)).kind for lk in (contact, lead)} == {"none"}
 
 
 def test_PROFI_10_payment_row_with_amount_currency_date_status_and_its_invoice(pf: Records) -> None:
@@ -547,7 +521,7 @@ def test_PROFI_10_payment_row_with_amount_currency_date_status_and_its_invoice(p
     _check_client_links(row, pay["client_id"])
     invoice = row.lookups[2]
     assert invoice.candidates == [("invoices", pay["invoice_id"])]
-    assert resolve_lookup(invoice, _entry("new_coachingpayment")).nav == "new_Invoice"
+    assert resolve_lookup(invoice, entry("new_coachingpayment")).nav == "new_Invoice"
 
 
 def test_PROFI_10_an_invoice_is_a_coaching_payment_row_of_type_invoice(pf: Records) -> None:
@@ -622,7 +596,7 @@ def test_PROFI_12_client_note_is_an_annotation_with_its_text_time_and_author(
     assert (p["notetext"], p["overriddencreatedon"]) == (n["body"], n["created_at"])
     assert row.owner_status in ("matched", "disabled", "unmatched")
     [parent] = row.lookups
-    assert resolve_lookup(parent, _entry("lead")).nav == "objectid_lead"
+    assert resolve_lookup(parent, entry("lead")).nav == "objectid_lead"
 
 
 def test_PROFI_12_CON_06_rich_text_is_kept_as_written(pf: Records) -> None:
@@ -639,7 +613,7 @@ def test_PROFI_12_session_note_hangs_on_the_session_task_else_on_the_client(pf: 
     assert row.target == "session_note"
     [parent] = row.lookups
     assert parent.candidates == [("sessions", n["session_id"]), ("clients", n["client_id"])]
-    assert resolve_lookup(parent, _entry("task")).nav == "objectid_task"
+    assert resolve_lookup(parent, entry("task")).nav == "objectid_task"
 
     def session_gone(obj: str, sid: str) -> tuple[str, str] | None:
         return None if obj == "sessions" else ("contact", f"id-of-{sid}")
@@ -719,7 +693,7 @@ def test_PROFI_20_sample_every_record_lands_or_is_quarantined_only_for_planted_d
     outcomes: Counter[str] = Counter()
     for o in load_profile("profi").objects:
         for r in pf[o.staged]:
-            planted = o.name == "clients" and _bad_email(r)
+            planted = o.name == "clients" and bad_email(r)
             try:
                 out = _out(o.name, r, pf)
             except InvalidField as err:

@@ -14,9 +14,8 @@ import pytest
 from shared.errors import InvalidField, UnmappedValue
 from shared.ids import target_id
 from shared.mapping import load_profile, transform_record
-from shared.mapping.convert import converter
 from shared.mapping.generators import GENERATORS
-from shared.mapping.joins import JOIN_FIELD, JoinIndex, build_index, declare_types
+from shared.mapping.joins import JOIN_FIELD, JoinIndex
 from shared.mapping.owners import SystemUser, match_users
 from shared.mapping.profile import merge_overrides, raw_profile
 from shared.mapping.splits import choose
@@ -26,6 +25,7 @@ from shared.migration.models import OwnerReport
 from shared.preflight import TargetFacts, assess, check_owners, planned_schema
 from shared.sources.exports import ExportSource, load_layout
 from shared.spec import OptionsSpec
+from tests.unit.shared.mapping.support import as_row, bad_email, entry, good_records, typed_index
 
 REPO = Path(__file__).resolve().parents[4]
 SAMPLE = REPO / "samples" / "smartdesk" / "export"
@@ -59,11 +59,7 @@ def source() -> ExportSource:
 
 @pytest.fixture(scope="module")
 def sd(source: ExportSource) -> Records:
-    """Every well-formed record of every object (malformed rows are quarantined by the reader)."""
-    return {
-        name: [r.record for page in source.read(name) for r in page.records if r.record is not None]
-        for name in load_layout("smartdesk").files
-    }
+    return good_records(source, load_layout("smartdesk").files)
 
 
 def _generated(sd: Records, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -78,18 +74,10 @@ def _generated(sd: Records, overrides: dict[str, Any] | None = None) -> dict[str
     return out
 
 
-def _index(j: Any, sd: Records) -> JoinIndex:
-    """A join's index as the run builds it: from the values, typed by the field definitions."""
-    index = build_index(j, sd[j.object])
-    if j.types_from is not None:
-        declare_types(index, j.types_from, sd[j.types_from.object], 10_000)
-    return index
-
-
 def _indexes(obj: str, sd: Records) -> dict[str, JoinIndex]:
     o = load_profile("smartdesk").object(obj)
     assert o is not None
-    return {j.name: _index(j, sd) for j in o.joins}
+    return {j.name: typed_index(j, sd) for j in o.joins}
 
 
 def _joined(obj: str, record: dict[str, Any], sd: Records, key: str) -> dict[str, Any]:
@@ -108,21 +96,7 @@ def _out(obj: str, record: dict[str, Any], sd: Records | None = None, **kw: Any)
 
 
 def _row(obj: str, record: dict[str, Any], sd: Records | None = None, **kw: Any) -> TargetRow:
-    out = _out(obj, record, sd, **kw)
-    assert isinstance(out, TargetRow), out
-    return out
-
-
-def _entry(table: str | None) -> Any:
-    return lambda obj, sid: None if table is None else (table, f"id-of-{obj}-{sid}")
-
-
-def _bad_email(record: dict[str, Any]) -> bool:
-    try:
-        converter("email")(record.get("email"))
-    except ValueError:
-        return True
-    return False
+    return as_row(_out(obj, record, sd, **kw))
 
 
 def _first(records: Iterable[dict[str, Any]], **where: Any) -> dict[str, Any]:
@@ -195,7 +169,7 @@ def test_SD_01_SD_12_account_custom_properties_land_in_typed_columns(sd: Records
 
 
 def test_SD_02_contact_fields_lifecycle_stage_and_account_by_id(sd: Records) -> None:
-    c = next(c for c in sd["contacts"] if c["account_id"] and not _bad_email(c) and c["title"])
+    c = next(c for c in sd["contacts"] if c["account_id"] and not bad_email(c) and c["title"])
     row = _row("contacts", c, custom_columns=True)
     p = row.payload
     assert (p["firstname"], p["lastname"], p["jobtitle"]) == (c["first_name"], c["last_name"], c["title"])
@@ -203,8 +177,8 @@ def test_SD_02_contact_fields_lifecycle_stage_and_account_by_id(sd: Records) -> 
     assert p["new_smartdesklifecyclestage"] == c["lifecycle_stage"]
     [parent] = row.lookups
     assert parent.candidates == [("accounts", c["account_id"])]
-    assert resolve_lookup(parent, _entry("account")).nav == "parentcustomerid_account"
-    assert resolve_lookup(parent, _entry(None)).kind == "none"  # optional (INT-08): loads unlinked
+    assert resolve_lookup(parent, entry("account")).nav == "parentcustomerid_account"
+    assert resolve_lookup(parent, entry(None)).kind == "none"  # optional (INT-08): loads unlinked
 
 
 def test_SD_02_without_account_id_the_sample_has_nothing_to_match_by_name_or_domain(sd: Records) -> None:
@@ -212,14 +186,14 @@ def test_SD_02_without_account_id_the_sample_has_nothing_to_match_by_name_or_dom
     export has neither, so a contact without account_id loads without a parent account."""
     columns = set(load_layout("smartdesk").files["contacts"].columns)
     assert not columns & {"company", "company_name", "account_name", "domain", "website"}
-    orphans = [c for c in sd["contacts"] if not c["account_id"] and not _bad_email(c)]
+    orphans = [c for c in sd["contacts"] if not c["account_id"] and not bad_email(c)]
     assert orphans
     for c in orphans:
         assert _row("contacts", c).lookups == []
 
 
 def test_SD_02_COM_16_malformed_contact_email_is_quarantined_naming_the_field(sd: Records) -> None:
-    bad = next(c for c in sd["contacts"] if _bad_email(c))
+    bad = next(c for c in sd["contacts"] if bad_email(c))
     with pytest.raises(InvalidField) as err:
         _out("contacts", bad)
     assert (err.value.object, err.value.source_id, err.value.field) == (
@@ -277,8 +251,8 @@ def test_SD_04_deal_amount_expected_close_owner_currency_account_and_contact(sd:
     lk = {x.to: x for x in row.lookups}
     assert lk["parentaccountid"].candidates == [("accounts", deal["account_id"])]
     assert lk["customerid"].candidates == [("accounts", deal["account_id"]), ("contacts", deal["contact_id"])]
-    assert resolve_lookup(lk["customerid"], _entry("account")).nav == "customerid_account"
-    assert resolve_lookup(lk["parentcontactid"], _entry("contact")).nav == "parentcontactid"
+    assert resolve_lookup(lk["customerid"], entry("account")).nav == "customerid_account"
+    assert resolve_lookup(lk["parentcontactid"], entry("contact")).nav == "parentcontactid"
 
 
 @pytest.mark.parametrize(("status", "kind", "state", "code"), [
@@ -375,12 +349,12 @@ def test_SD_06_pipelines_and_stages_are_kept_as_rows_with_name_order_and_probabi
         assert (p["new_iswon"], p["new_islost"]) == (stage["is_won"], stage["is_lost"])
         [parent] = row.lookups
         assert parent.candidates == [("pipelines", stage["pipeline_id"])]
-        assert resolve_lookup(parent, _entry("new_smartdeskpipeline")).nav == "new_PipelineId"
+        assert resolve_lookup(parent, entry("new_smartdeskpipeline")).nav == "new_PipelineId"
     deal = sd["deals"][0]
     lk = {x.to: x for x in _row("deals", deal, sd, custom_columns=True).lookups}
     assert lk["new_smartdeskstageid"].candidates == [("pipeline_stages", deal["stage_id"])]
     assert lk["new_smartdeskpipelineid"].candidates == [("pipelines", deal["pipeline_id"])]
-    assert resolve_lookup(lk["new_smartdeskstageid"], _entry("new_smartdeskstage")).nav == (
+    assert resolve_lookup(lk["new_smartdeskstageid"], entry("new_smartdeskstage")).nav == (
         "new_SmartDeskStageId"
     )
 
@@ -410,8 +384,8 @@ def test_SD_07_INT_14_task_regards_its_contact_or_deal_by_the_regarding_type(
     row = _row("tasks", task)
     [regarding] = row.lookups
     assert regarding.candidates == [(obj, task["regarding_id"])]  # only the typed parent is a candidate
-    assert resolve_lookup(regarding, _entry(table)).nav == f"regardingobjectid_{table}_task"
-    assert resolve_lookup(regarding, _entry(None)).kind == "missing"  # never an orphan task
+    assert resolve_lookup(regarding, entry(table)).nav == f"regardingobjectid_{table}_task"
+    assert resolve_lookup(regarding, entry(None)).kind == "missing"  # never an orphan task
 
 
 def test_SD_07_task_subject_description_due_date_priority_and_status(sd: Records) -> None:
@@ -437,7 +411,7 @@ def test_SD_08_INT_11_call_is_a_phonecall_with_its_duration(sd: Records) -> None
     assert p["actualdurationminutes"] == -(-call["duration_sec"] // 60)  # whole minutes, rounded up
     assert p["directioncode"] is False and p["actualstart"] == call["occurred_at"]
     assert row.follow_up is not None and (row.follow_up.state, row.follow_up.status) == (1, 4)  # Received
-    nav = resolve_lookup(row.lookups[0], _entry("contact")).nav
+    nav = resolve_lookup(row.lookups[0], entry("contact")).nav
     assert nav == "regardingobjectid_contact_phonecall"
 
 
@@ -452,7 +426,7 @@ def test_SD_09_INT_10_meeting_is_an_appointment_with_start_end_and_location(sd: 
         meeting["location"],
     )
     assert row.follow_up is not None and (row.follow_up.state, row.follow_up.status) == (1, 3)
-    assert resolve_lookup(row.lookups[0], _entry("lead")).nav == "regardingobjectid_lead_appointment"
+    assert resolve_lookup(row.lookups[0], entry("lead")).nav == "regardingobjectid_lead_appointment"
 
 
 def test_SD_10_INT_12_email_is_one_email_activity_regarding_its_parent(sd: Records) -> None:
@@ -463,7 +437,7 @@ def test_SD_10_INT_12_email_is_one_email_activity_regarding_its_parent(sd: Recor
     assert row.follow_up is not None and (row.follow_up.state, row.follow_up.status) == (1, 3)  # Sent
     [regarding] = row.lookups
     assert regarding.candidates == [("deals", email["regarding_id"])]
-    assert resolve_lookup(regarding, _entry("opportunity")).nav == "regardingobjectid_opportunity_email"
+    assert resolve_lookup(regarding, entry("opportunity")).nav == "regardingobjectid_opportunity_email"
 
 
 @pytest.mark.parametrize(
@@ -477,7 +451,7 @@ def test_SD_11_INT_15_note_is_an_annotation_on_its_contact_account_or_opportunit
     row = _row("activity_notes", note)
     assert row.table == "annotation" and row.payload["notetext"] == note["body"]
     assert row.id == target_id(SCOPE, "smartdesk", "activity_notes", note["activity_id"])
-    assert resolve_lookup(row.lookups[0], _entry(table)).nav == f"objectid_{table}"
+    assert resolve_lookup(row.lookups[0], entry(table)).nav == f"objectid_{table}"
 
 
 def test_SD_11_a_very_long_note_keeps_its_whole_text(sd: Records) -> None:
@@ -513,7 +487,7 @@ def test_SD_12_CON_01_every_custom_field_gets_a_typed_column_in_the_run_plan_the
     """The run's schema plan is the custom-field manifest: per object's table, each custom field's
     column (logical name, type) with the SmartDesk field key as its seed name."""
     profile = load_profile("smartdesk")
-    indexes = {(o.name, j.name): _index(j, sd) for o in profile.objects for j in o.joins}
+    indexes = {(o.name, j.name): typed_index(j, sd) for o in profile.objects for j in o.joins}
     plan = run_plan(profile, indexes)
     manifest = {
         (c.seed_name, c.table): (plan.column_logical_name(c.name, "new"), c.type)
@@ -535,7 +509,7 @@ def test_SD_12_CON_01_every_custom_field_gets_a_typed_column_in_the_run_plan_the
 def test_SD_12_custom_values_are_written_typed_on_contacts_and_deals(sd: Records) -> None:
     for obj, key, field in (("contacts", "contact_id", "nps_score"), ("deals", "deal_id", "renewal_date")):
         idx = _indexes(obj, sd)["custom"]
-        rec = next(r for r in sd[obj] if idx.value_for(r[key]).get(field) and not _bad_email(r))
+        rec = next(r for r in sd[obj] if idx.value_for(r[key]).get(field) and not bad_email(r))
         row = _row(
             obj, _joined(obj, rec, sd, key), sd, custom_columns=True, property_types={"custom": idx.types}
         )
@@ -616,8 +590,8 @@ def test_SD_15_CON_21_ticket_is_a_note_on_its_contact_with_metadata_and_conversa
         assert f"{c['comment_id']}: {c['body']}" in p["notetext"]
     [on] = row.lookups
     assert on.candidates == [("contacts", ticket["contact_id"]), ("accounts", ticket["account_id"])]
-    assert resolve_lookup(on, _entry("contact")).nav == "objectid_contact"
-    assert resolve_lookup(on, _entry("account")).nav == "objectid_account"
+    assert resolve_lookup(on, entry("contact")).nav == "objectid_contact"
+    assert resolve_lookup(on, entry("account")).nav == "objectid_account"
     open_ticket = next(t for t in sd["tickets"] if not t["resolved_at"])
     assert (
         "Resolved:"
@@ -643,8 +617,8 @@ def test_SD_14_INT_19_with_a_service_licence_a_ticket_is_a_case(sd: Records) -> 
     assert p["statuscode"] == 1 and row.follow_up is not None
     assert (row.follow_up.state, row.follow_up.status) == (1, 5)  # Resolved / Problem Solved
     lk = {x.to: x for x in row.lookups}
-    assert resolve_lookup(lk["customerid"], _entry("account")).nav == "customerid_account"
-    assert resolve_lookup(lk["primarycontactid"], _entry("contact")).nav == "primarycontactid"
+    assert resolve_lookup(lk["customerid"], entry("account")).nav == "customerid_account"
+    assert resolve_lookup(lk["primarycontactid"], entry("contact")).nav == "primarycontactid"
     pending = _row("tickets", _first(sd["tickets"], status="pending"), overrides=SERVICE_LICENCE)
     assert pending.payload["statuscode"] == 3 and pending.follow_up is None
 
@@ -655,16 +629,16 @@ def test_SD_14_with_a_service_licence_the_thread_is_emails_on_the_case(sd: Recor
     assert row.table == "email" and row.payload["description"] == public["body"]
     [regarding] = row.lookups
     assert regarding.candidates == [("tickets", public["ticket_id"])]
-    assert resolve_lookup(regarding, _entry("incident")).nav == "regardingobjectid_incident_email"
-    assert resolve_lookup(regarding, _entry("annotation")).kind == "missing"  # never on a note
+    assert resolve_lookup(regarding, entry("incident")).nav == "regardingobjectid_incident_email"
+    assert resolve_lookup(regarding, entry("annotation")).kind == "missing"  # never on a note
     internal = _first(sd["ticket_comments"], is_public=False)
     note = _row("ticket_comments", internal, overrides=SERVICE_LICENCE)
-    assert note.table == "annotation" and resolve_lookup(note.lookups[0], _entry("incident")).nav == (
+    assert note.table == "annotation" and resolve_lookup(note.lookups[0], entry("incident")).nav == (
         "objectid_incident"
     )
     att = {**sd["attachments"][1], "regarding_type": "ticket", "regarding_id": "tc000001"}
     on_case = _row("attachments", att, overrides=SERVICE_LICENCE)
-    assert resolve_lookup(on_case.lookups[0], _entry("incident")).nav == "objectid_incident"
+    assert resolve_lookup(on_case.lookups[0], entry("incident")).nav == "objectid_incident"
 
 
 # --- attachments (COM-05, COM-41) ------------------------------------------------------------------
@@ -682,7 +656,7 @@ def test_COM_05_attachment_is_a_note_with_its_file_on_its_parent(sd: Records) ->
     )
     [on] = row.lookups
     assert on.candidates == [("deals", att["regarding_id"])]
-    assert resolve_lookup(on, _entry("opportunity")).nav == "objectid_opportunity"
+    assert resolve_lookup(on, entry("opportunity")).nav == "objectid_opportunity"
 
 
 # --- SD-16/18: discovery and what does not migrate ------------------------------------------------
@@ -795,7 +769,7 @@ def test_INT_01_custom_columns_are_declared_with_the_seed_names_and_no_salesforc
 def test_sample_every_record_transforms_or_is_quarantined_only_for_planted_defects(sd: Records) -> None:
     for obj in ("accounts", "leads", "contacts", "deals", "tasks", "tickets", "attachments"):
         for r in sd[obj]:
-            planted = obj in ("leads", "contacts") and _bad_email(r)
+            planted = obj in ("leads", "contacts") and bad_email(r)
             try:
                 assert isinstance(_out(obj, r, sd), TargetRow) and not planted, (obj, r)
             except InvalidField as err:  # planted: a malformed email, named

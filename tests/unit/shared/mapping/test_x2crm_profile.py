@@ -16,7 +16,6 @@ from emulators.x2crm.transport import mock_transport
 from shared.errors import InvalidField, UnmappedValue
 from shared.ids import target_id
 from shared.mapping import load_profile, transform_record
-from shared.mapping.convert import converter
 from shared.mapping.joins import JOIN_FIELD, JoinIndex, build_index
 from shared.mapping.owners import OwnerMap, SystemUser, match_users
 from shared.mapping.profile import Profile
@@ -26,6 +25,7 @@ from shared.migration.models import OwnerReport
 from shared.preflight import TargetFacts, assess, check_owners, planned_schema
 from shared.sources.x2crm import X2Client, X2CRMSource
 from shared.spec import OptionsSpec
+from tests.unit.shared.mapping.support import as_row, bad_email, entry
 
 REPO = Path(__file__).resolve().parents[4]
 SCOPE = "acme-x2"
@@ -87,22 +87,7 @@ def _out(obj: str, record: dict[str, Any], x2: Records | None = None, **kw: Any)
 
 
 def _row(obj: str, record: dict[str, Any], x2: Records | None = None, **kw: Any) -> TargetRow:
-    out = _out(obj, record, x2, **kw)
-    assert isinstance(out, TargetRow), out
-    return out
-
-
-def _entry(table: str | None) -> Any:
-    return lambda obj, sid: None if table is None else (table, f"id-of-{obj}-{sid}")
-
-
-def _bad_email(record: dict[str, Any]) -> bool:
-    """The sample's planted malformed emails (the email converter refuses them)."""
-    try:
-        converter("email")(record.get("email"))
-    except ValueError:
-        return True
-    return False
+    return as_row(_out(obj, record, x2, **kw))
 
 
 def _tags(x2: Records, cls: str, rid: str) -> set[str]:
@@ -114,7 +99,7 @@ def _good_contact(x2: Records, **where: Any) -> dict[str, Any]:
     return next(
         c
         for c in x2["Contacts"]
-        if not _bad_email(c)
+        if not bad_email(c)
         and c["leadSource"] != "None"
         and not _tags(x2, "Contacts", c["id"]) & {"#customer", "#lead-qualified"}
         and all(c.get(k) == v for k, v in where.items())
@@ -209,7 +194,7 @@ def test_X2_01_a_customer_tag_makes_a_contact_whatever_its_lead_status(x2: Recor
         if "#customer" in _tags(x2, "Contacts", c["id"])
         and (c.get("company") or {}).get("id")
         and c["leadstatus"] in ("Unassigned", "Assigned")
-        and not _bad_email(c)
+        and not bad_email(c)
     )
     assert _row("Contacts", customer, x2).table == "contact"
     assert _row("Contacts", customer).table == "lead"  # without its tags it is an unqualified lead
@@ -236,9 +221,9 @@ def test_X2_03_contact_links_to_its_company_account(x2: Records) -> None:
     assert row.table == "contact" and row.payload["lastname"] == contact["lastName"]
     [parent] = row.lookups
     assert parent.candidates == [("Accounts", contact["company"]["id"])]
-    res = resolve_lookup(parent, _entry("account"))
+    res = resolve_lookup(parent, entry("account"))
     assert (res.kind, res.nav) == ("bound", "parentcustomerid_account")
-    assert resolve_lookup(parent, _entry(None)).kind == "missing"  # a deleted account: quarantined
+    assert resolve_lookup(parent, entry(None)).kind == "missing"  # a deleted account: quarantined
 
 
 def test_X2_02_contact_id_kept_on_the_contact_and_on_the_lead(x2: Records) -> None:
@@ -250,7 +235,7 @@ def test_X2_02_contact_id_kept_on_the_contact_and_on_the_lead(x2: Records) -> No
 
 
 def test_COM_01_long_background_info_is_kept_whole_beside_the_2000_character_description(x2: Records) -> None:
-    c = next(c for c in x2["Contacts"] if len(c["backgroundInfo"]) > 2000 and not _bad_email(c))
+    c = next(c for c in x2["Contacts"] if len(c["backgroundInfo"]) > 2000 and not bad_email(c))
     p = _row("Contacts", c, x2).payload
     assert p["description"] == c["backgroundInfo"][:2000]
     assert p["new_x2crmbackgroundinfo"] == c["backgroundInfo"]
@@ -277,7 +262,7 @@ def test_COM_16_x2_lead_status_outside_the_dropdown_is_quarantined(x2: Records, 
 
 
 def test_X2_03_malformed_contact_email_is_quarantined_naming_the_field(x2: Records) -> None:
-    bad = next(c for c in x2["Contacts"] if _bad_email(c))
+    bad = next(c for c in x2["Contacts"] if bad_email(c))
     with pytest.raises(InvalidField) as err:
         _out("Contacts", bad, x2)
     assert err.value.field == "email"
@@ -304,10 +289,10 @@ def test_X2_05_deal_value_probability_close_date_stage_account_and_contact(x2: R
     assert (refs["pricelevelid"].key, refs["pricelevelid"].value) == ("name", "USD")  # X2-07
     lk = {x.to: x for x in row.lookups}
     assert lk["parentaccountid"].candidates == [("Accounts", opp["accountName"]["id"])]
-    assert resolve_lookup(lk["customerid"], _entry("account")).nav == "customerid_account"
-    assert resolve_lookup(lk["parentcontactid"], _entry("contact")).nav == "parentcontactid"
-    assert resolve_lookup(lk["parentcontactid"], _entry("lead")).kind == "none"
-    assert resolve_lookup(lk["originatingleadid"], _entry("lead")).nav == "originatingleadid"
+    assert resolve_lookup(lk["customerid"], entry("account")).nav == "customerid_account"
+    assert resolve_lookup(lk["parentcontactid"], entry("contact")).nav == "parentcontactid"
+    assert resolve_lookup(lk["parentcontactid"], entry("lead")).kind == "none"
+    assert resolve_lookup(lk["originatingleadid"], entry("lead")).nav == "originatingleadid"
 
 
 def test_X2_05_COM_16_a_stage_outside_the_sales_stage_dropdown_is_quarantined(x2: Records) -> None:
@@ -400,10 +385,10 @@ def test_X2_08_CON_14_service_is_a_service_contract_with_status_renewal_account_
     assert p["new_impact"] == OPTION + int(svc["impact"][0]) - 1
     lk = {x.to: x for x in row.lookups}
     assert lk["new_accountid"].candidates == [("Accounts", svc["c_account"]["id"])]
-    assert resolve_lookup(lk["new_accountid"], _entry("account")).nav == "new_AccountId"
-    assert resolve_lookup(lk["new_contactid"], _entry("contact")).nav == "new_ContactId"
-    assert resolve_lookup(lk["new_leadid"], _entry("lead")).nav == "new_LeadId"  # its contact became a lead
-    assert resolve_lookup(lk["new_contactid"], _entry("lead")).kind == "none"
+    assert resolve_lookup(lk["new_accountid"], entry("account")).nav == "new_AccountId"
+    assert resolve_lookup(lk["new_contactid"], entry("contact")).nav == "new_ContactId"
+    assert resolve_lookup(lk["new_leadid"], entry("lead")).nav == "new_LeadId"  # its contact became a lead
+    assert resolve_lookup(lk["new_contactid"], entry("lead")).kind == "none"
 
 
 def test_X2_08_INT_01_the_service_contract_table_is_planned_with_the_seed_name() -> None:
@@ -441,11 +426,11 @@ def test_X2_09_action_lands_by_type_regarding_its_contact(
     assert (row.target, row.table) == (target, table)
     [regarding] = row.lookups
     assert regarding.candidates == [("Contacts", act["associationId"])]
-    nav = resolve_lookup(regarding, _entry("contact")).nav
+    nav = resolve_lookup(regarding, entry("contact")).nav
     want = "objectid_contact" if table == "annotation" else f"regardingobjectid_contact_{table}"
     assert nav == want
-    assert resolve_lookup(regarding, _entry("lead")).nav == want.replace("contact", "lead", 1)
-    assert resolve_lookup(regarding, _entry(None)).kind == "missing"  # never an orphan
+    assert resolve_lookup(regarding, entry("lead")).nav == want.replace("contact", "lead", 1)
+    assert resolve_lookup(regarding, entry(None)).kind == "missing"  # never an orphan
 
 
 @pytest.mark.parametrize(("association", "obj", "table"), [
@@ -459,7 +444,7 @@ def test_X2_09_CON_16_regarding_follows_the_association_type(
         act = _action(x2, kind, association)
         [regarding] = _row("Actions", act).lookups
         assert regarding.candidates == [(obj, act["associationId"])], (association, kind)
-        nav = resolve_lookup(regarding, _entry(table)).nav
+        nav = resolve_lookup(regarding, entry(table)).nav
         assert nav == (
             f"objectid_{table}" if activity == "annotation" else f"regardingobjectid_{table}_{activity}"
         )
@@ -594,7 +579,7 @@ def test_X2_13_each_record_keeps_its_tags(x2: Records, obj: str, cls: str) -> No
     seen = 0
     for rec in x2[obj]:
         tags = _tags(x2, cls, rec["id"])
-        if not tags or (obj == "Contacts" and _bad_email(rec)):
+        if not tags or (obj == "Contacts" and bad_email(rec)):
             continue
         p = _row(obj, rec, x2).payload
         assert p["new_x2crmtags"] == ",".join(str(v) for v in sorted(library[t] for t in tags))
@@ -748,7 +733,7 @@ def test_X2_17_COM_05_with_the_file_store_a_media_file_is_a_note_on_its_parent(x
     )
     [parent] = row.lookups
     assert parent.candidates == [("Opportunity", m["associationId"])]
-    assert resolve_lookup(parent, _entry("opportunity")).nav == "objectid_opportunity"
+    assert resolve_lookup(parent, entry("opportunity")).nav == "objectid_opportunity"
     # what the connector stages today (no file): skipped by name, never a note without its file
     assert _out("Media", m, overrides=FILE_STORE) == Skipped(source_id=m["id"], rule="file_not_staged")
 
@@ -859,7 +844,7 @@ def test_X2_sample_every_record_transforms_or_is_quarantined_only_for_planted_de
     [status] = [d for d in raw["dropdowns"] if d["name"] == "Lead Status"]
     for obj in OBJECTS:
         for r in x2[obj]:
-            planted = (obj == "Contacts" and _bad_email(r)) or (
+            planted = (obj == "Contacts" and bad_email(r)) or (
                 obj == "X2Leads" and r["leadstatus"] not in status["options"]
             )
             try:
