@@ -177,10 +177,10 @@ def gate_before_writes(
     published (COM-13). Delta runs went through them with their full run.
 
     Returns the run as approved (its spec may carry the approved mapping) and the reports so far."""
-    run, plan = yield from plan_schema(context, run, extract, counts)
+    run, plan, manifest = yield from plan_schema(context, run, extract, counts)
     if run.kind != "full":
         return run, []
-    reports = yield from preflight(context, run, extract, owners, counts, plan)
+    reports = [*(yield from preflight(context, run, extract, owners, counts, plan)), *manifest]
     if run.spec.options.approval == "required":
         proposal = yield context.call_activity_with_retry(
             propose_mapping, ACTIVITY_RETRY, run.model_dump(mode="json")
@@ -193,8 +193,8 @@ def gate_before_writes(
                 apply_mapping, {"spec": run.spec.model_dump(mode="json"), "mapping": approval["mapping"]}
             )
             run = run.model_copy(update={"spec": MigrationSpec.model_validate(applied["spec"])})
-            run, plan = yield from plan_schema(context, run, extract, counts)
-            reports = yield from preflight(context, run, extract, owners, counts, plan)
+            run, plan, manifest = yield from plan_schema(context, run, extract, counts)
+            reports = [*(yield from preflight(context, run, extract, owners, counts, plan)), *manifest]
     if plan:
         _status(context, run, "provisioning schema", counts)
         yield context.call_activity_with_retry(
@@ -214,29 +214,24 @@ def plan_schema(
     run: RunRef,
     extract: ExtractOutput,
     counts: dict[str, ObjectCounts],
-) -> Generator[Any, Any, tuple[RunRef, dict[str, Any] | None]]:
+) -> Generator[Any, Any, tuple[RunRef, dict[str, Any] | None, list[str]]]:
     """The run's schema plan: the profile's own, plus the mapping its generators derive from the
     staged data (CLOSE-14 custom activity tables, CLOSE-07 pipelines) and the property columns its
-    joins discover (PRAC-08). Returns the run with the generated mapping in its spec, and the plan."""
+    joins discover (PRAC-08). Returns the run with the generated mapping in its spec, the plan, and
+    the plan as a document to read (reports/schema-plan.md)."""
     profile = profile_for(run.spec)
-    if any(o.joins for o in profile.objects) or profile.generate:
-        _status(context, run, "planning", counts)
-        planned = yield context.call_activity_with_retry(
-            plan_run,
-            ACTIVITY_RETRY,
-            {"run": run.model_dump(mode="json"), "extract": extract.model_dump(mode="json")},
-        )
-        if planned.get("overrides") is not None:
-            spec = run.spec.model_copy(
-                update={
-                    "options": run.spec.options.model_copy(update={"profile_overrides": planned["overrides"]})
-                }
-            )
-            run = run.model_copy(update={"spec": spec})
-        return run, planned["plan"]
-    if profile.schema_ is not None and not profile.schema_.is_empty():
-        return run, profile.schema_.model_dump(mode="json", by_alias=True)
-    return run, None
+    plain = profile.schema_ is None or profile.schema_.is_empty()
+    if plain and not profile.generate and not any(o.joins for o in profile.objects):
+        return run, None, []
+    _status(context, run, "planning", counts)
+    planned = yield context.call_activity_with_retry(
+        plan_run,
+        ACTIVITY_RETRY,
+        {"run": run.model_dump(mode="json"), "extract": extract.model_dump(mode="json")},
+    )
+    if planned.get("overrides") is not None:
+        run = run.model_copy(update={"spec": run.spec.with_profile_overrides(planned["overrides"])})
+    return run, planned["plan"], [planned["report"]] if planned.get("report") else []
 
 
 def preflight(

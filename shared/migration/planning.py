@@ -19,8 +19,10 @@ from pydantic import BaseModel, ConfigDict
 
 from shared.mapping.generators import GENERATORS
 from shared.mapping.profile import merge_overrides, profile_for, raw_profile
+from shared.mapping.schema_plan import SchemaPlan
 from shared.migration.joins import JoinsOutput, build_joins
 from shared.migration.models import ExtractOutput, RunRef
+from shared.reports import write_schema_plan
 from shared.storage import StagingStore
 
 
@@ -28,6 +30,8 @@ class RunPlan(JoinsOutput):
     model_config = ConfigDict(extra="forbid")
     overrides: dict[str, Any] | None = None
     """The spec's profile overrides with the generated mapping merged in (None: nothing generated)."""
+    report: str | None = None
+    """The schema plan as a document (reports/schema-plan.md), when there is a plan."""
 
 
 def plan_run(run: RunRef, extract: ExtractOutput, store: StagingStore) -> RunPlan:
@@ -48,15 +52,18 @@ def plan_run(run: RunRef, extract: ExtractOutput, store: StagingStore) -> RunPla
         if out:
             overrides = merge_overrides(overrides, out)
             generated = True
-    if generated:
-        spec = spec.model_copy(
-            update={"options": spec.options.model_copy(update={"profile_overrides": overrides})}
-        )
-        profile_for(spec)  # what was generated must load: a ConfigError names it
-        run = run.model_copy(update={"spec": spec})
+    if generated:  # what was generated must load: the spec validates its profile
+        run = run.model_copy(update={"spec": spec.with_profile_overrides(overrides)})
     joins = build_joins(run, extract, store)
+    report = None
+    if joins.plan is not None:
+        opts = run.spec.options
+        plan = SchemaPlan.model_validate(joins.plan)
+        report = write_schema_plan(plan, run.prefix, store, opts.publisher_prefix, opts.option_value_prefix)
     return RunPlan(
-        **{**joins.model_dump(), "notes": [*notes, *joins.notes]}, overrides=overrides if generated else None
+        **{**joins.model_dump(), "notes": [*notes, *joins.notes]},
+        overrides=overrides if generated else None,
+        report=report,
     )
 
 
