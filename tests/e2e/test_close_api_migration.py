@@ -14,15 +14,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from emulators.close import start_server
 from intact import commands
-from intact.demo import DEMO_TOKEN_VAR, STORAGE_VAR, demo_spec
+from intact.demo import demo_spec
 from intact.services import REPO, DataverseEmulator
 from samples.close.generate import OPPORTUNITY_STATUSES, make_api_dataset
 from shared.ids import target_id
+from tests.e2e.support import demo_env, follow_migration, seeded_dataverse, table_rows
 
 pytestmark = pytest.mark.e2e
 KEY_VAR = "INTACT_E2E_CLOSE_KEY"
@@ -32,29 +32,15 @@ OPTION = 100_000_000
 @pytest.fixture(scope="module")
 def fresh_dataverse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DataverseEmulator]:
     """Its own org: the custom tables this run provisions never meet other tests' counts."""
-    with DataverseEmulator() as dv:
-        dv.start(
-            seed=REPO / "samples" / "close" / "target_org.json", db=tmp_path_factory.mktemp("dv") / "o.sqlite"
-        )
-        yield dv
-
-
-def _get(url: str, entity_set: str, select: str) -> list[dict[str, Any]]:
-    resp = httpx.get(
-        f"{url}/api/data/v9.2/{entity_set}",
-        params={"$select": select},
-        headers={"Authorization": "Bearer e2e-token"},
-        timeout=30,
+    yield from seeded_dataverse(
+        REPO / "samples" / "close" / "target_org.json", tmp_path_factory.mktemp("dv") / "o.sqlite"
     )
-    resp.raise_for_status()
-    return list(resp.json()["value"])
 
 
 def test_CLOSE_14_CLOSE_07_the_close_api_end_to_end(
     azurite: Any, fresh_dataverse: Any, scope_id: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(STORAGE_VAR, azurite.connection_string)
-    monkeypatch.setenv(DEMO_TOKEN_VAR, "e2e-token")
+    demo_env(monkeypatch, azurite)
     monkeypatch.setenv(KEY_VAR, "test-key")
     data = make_api_dataset()
     leads = data["leads"]
@@ -66,8 +52,7 @@ def test_CLOSE_14_CLOSE_07_the_close_api_end_to_end(
         spec = spec.model_copy(update={"source": source})
         rt = commands.open_runtime(tmp_path / "state")
         try:
-            iid = commands.start_migration(rt, spec)
-            body = commands.follow(rt, iid, None, 600)
+            body = follow_migration(rt, spec)
         finally:
             rt.close()
     assert body["runtime_status"] == "Completed", body.get("output")
@@ -77,7 +62,7 @@ def test_CLOSE_14_CLOSE_07_the_close_api_end_to_end(
     instances = [a for lead in leads for a in lead["activities"] if a["_type"] == "CustomActivity"]
     rows = {
         r["activityid"]: r
-        for r in _get(url, "new_meetingoutcomes", "activityid,subject,new_outcome,new_attendees")
+        for r in table_rows(url, "new_meetingoutcomes", "activityid,subject,new_outcome,new_attendees")
     }
     undefined = [a for a in instances if "custom.cf_mood" in a]
     assert len(undefined) == 1
@@ -96,7 +81,7 @@ def test_CLOSE_14_CLOSE_07_the_close_api_end_to_end(
     opps = {o["id"]: o for lead in leads for o in lead["opportunities"]}
     written = {
         r["opportunityid"]: r
-        for r in _get(url, "opportunities", "opportunityid,new_stage,new_pipeline,stepname")
+        for r in table_rows(url, "opportunities", "opportunityid,new_stage,new_pipeline,stepname")
     }
     stages = [s for s, *_ in OPPORTUNITY_STATUSES]
     pipelines = list(dict.fromkeys(p for *_, p in OPPORTUNITY_STATUSES))
@@ -121,15 +106,15 @@ def test_CLOSE_14_CLOSE_07_the_close_api_end_to_end(
             for a in lead["activities"]
             if a["_type"] == kind
         }
-        assert ids & {r["activityid"] for r in _get(url, entity_set, "activityid")}, kind
+        assert ids & {r["activityid"] for r in table_rows(url, entity_set, "activityid")}, kind
 
     # INT-12 / CLOSE-10: every loaded email has its sender and recipients as activity parties, one per
     # address and type (lower-cased, de-duplicated; a malformed address is left out)
     masks = {"sender": 1, "to": 2, "cc": 3, "bcc": 4}
     parties: dict[str, set[tuple[int, str]]] = {}
-    for p in _get(url, "activityparties", "_activityid_value,participationtypemask,addressused"):
+    for p in table_rows(url, "activityparties", "_activityid_value,participationtypemask,addressused"):
         parties.setdefault(p["_activityid_value"], set()).add((p["participationtypemask"], p["addressused"]))
-    loaded_emails = {r["activityid"] for r in _get(url, "emails", "activityid")}
+    loaded_emails = {r["activityid"] for r in table_rows(url, "emails", "activityid")}
     checked = 0
     for email in (a for lead in leads for a in lead["activities"] if a["_type"] == "Email"):
         tid = target_id(scope_id, "close", "activities", email["id"])

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +15,14 @@ import httpx
 import pytest
 
 from intact import commands
-from intact.demo import DEMO_TOKEN_VAR, SAMPLE, STORAGE_VAR, demo_spec
+from intact.demo import SAMPLE, demo_spec
 from shared.ids import target_id
 from shared.mapping import load_profile
 from shared.mapping.convert import CONVERTERS
 from shared.mapping.splits import choose
 from shared.mapping.transform import placeholder_id
 from shared.spec import MigrationSpec
+from tests.e2e.support import completed, table_rows
 
 pytestmark = pytest.mark.e2e
 FALLBACK = "5a3c1e2d-0000-4000-8000-000000000001"  # admin@contoso.example in target_org.json
@@ -30,35 +30,8 @@ ALICE = "5a3c1e2d-0000-4000-8000-000000000002"
 PRE_EXISTING_ACCOUNT = "0c0c0c0c-0000-4000-8000-0000000000aa"
 
 
-@pytest.fixture
-def env(azurite: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(STORAGE_VAR, azurite.connection_string)
-    monkeypatch.setenv(DEMO_TOKEN_VAR, "e2e-token")
-
-
-@pytest.fixture
-def runtime(tmp_path: Path, env: None) -> Iterator[Any]:
-    rt = commands.open_runtime(tmp_path / "state")
-    yield rt
-    rt.close()
-
-
-def _rows(dv_url: str, entity_set: str, select: str) -> list[dict[str, Any]]:
-    resp = httpx.get(
-        f"{dv_url}/api/data/v9.2/{entity_set}",
-        params={"$select": select},
-        headers={"Authorization": "Bearer e2e-token"},
-        timeout=30,
-    )
-    resp.raise_for_status()
-    return list(resp.json()["value"])
-
-
 def _run(rt: Any, start: Any, *args: Any) -> dict[str, Any]:
-    iid = start(rt, *args)
-    body = commands.follow(rt, iid, None, 300)
-    assert body["runtime_status"] == "Completed", body.get("output")
-    return commands.result_json(body)
+    return completed(commands.follow(rt, start(rt, *args), None, 300))
 
 
 def _expected(spec: MigrationSpec) -> dict[str, Any]:
@@ -93,7 +66,7 @@ def test_COM_38_COM_39_migrate_rerun_rollback(runtime: Any, dataverse: Any, scop
     spec = demo_spec(dataverse.url, migration_id=scope_id)
     exp = _expected(spec)
     before_accounts = {
-        r["accountid"]: r for r in _rows(dataverse.url, "accounts", "accountid,name,modifiedon")
+        r["accountid"]: r for r in table_rows(dataverse.url, "accounts", "accountid,name,modifiedon")
     }
     assert PRE_EXISTING_ACCOUNT in before_accounts
 
@@ -126,11 +99,12 @@ def test_COM_38_COM_39_migrate_rerun_rollback(runtime: Any, dataverse: Any, scop
         }, name
 
     accounts = {
-        r["accountid"]: r for r in _rows(dataverse.url, "accounts", "accountid,name,createdon,_ownerid_value")
+        r["accountid"]: r
+        for r in table_rows(dataverse.url, "accounts", "accountid,name,createdon,_ownerid_value")
     }
     contact_rows = {
         r["contactid"]: r
-        for r in _rows(
+        for r in table_rows(
             dataverse.url, "contacts", "contactid,lastname,createdon,_parentcustomerid_value,_ownerid_value"
         )
     }
@@ -144,7 +118,7 @@ def test_COM_38_COM_39_migrate_rerun_rollback(runtime: Any, dataverse: Any, scop
     # CLOSE-01/05 (COM-13): the profile's custom columns were provisioned before the load and written
     kept = {
         r["accountid"]: r
-        for r in _rows(dataverse.url, "accounts", "accountid,new_closeoriginalstatus,new_closeleadid")
+        for r in table_rows(dataverse.url, "accounts", "accountid,new_closeoriginalstatus,new_closeleadid")
     }
     for lead in exp["leads"]:
         tid = target_id(scope_id, "close", "leads", lead["id"])
@@ -153,7 +127,7 @@ def test_COM_38_COM_39_migrate_rerun_rollback(runtime: Any, dataverse: Any, scop
             assert kept[tid]["new_closeleadid"] == lead["id"]  # the source id, for cross-reference
     kept_ids = {
         r["contactid"]: r["new_closecontactid"]
-        for r in _rows(dataverse.url, "contacts", "contactid,new_closecontactid")
+        for r in table_rows(dataverse.url, "contacts", "contactid,new_closecontactid")
     }
     for cid in exp["good"]:
         assert kept_ids[target_id(scope_id, "close", "contacts", cid)] == cid
@@ -178,8 +152,8 @@ def test_COM_38_COM_39_migrate_rerun_rollback(runtime: Any, dataverse: Any, scop
     # the same migration again: exactly the same rows, no duplicates
     second = _run(runtime, commands.start_migration, spec)
     assert second["objects"] == first["objects"]
-    accounts_again = {r["accountid"] for r in _rows(dataverse.url, "accounts", "accountid")}
-    contacts_again = {r["contactid"] for r in _rows(dataverse.url, "contacts", "contactid")}
+    accounts_again = {r["accountid"] for r in table_rows(dataverse.url, "accounts", "accountid")}
+    contacts_again = {r["contactid"] for r in table_rows(dataverse.url, "contacts", "contactid")}
     assert accounts_again == set(accounts)
     assert contacts_again == set(contact_rows)
 
@@ -187,9 +161,9 @@ def test_COM_38_COM_39_migrate_rerun_rollback(runtime: Any, dataverse: Any, scop
     rolled = _run(runtime, commands.start_rollback, scope_id)
     assert rolled["runtime_status"] == "Completed"
     after_accounts = {
-        r["accountid"]: r for r in _rows(dataverse.url, "accounts", "accountid,name,modifiedon")
+        r["accountid"]: r for r in table_rows(dataverse.url, "accounts", "accountid,name,modifiedon")
     }
-    after_contacts = {r["contactid"] for r in _rows(dataverse.url, "contacts", "contactid")}
+    after_contacts = {r["contactid"] for r in table_rows(dataverse.url, "contacts", "contactid")}
     assert not ((ours | {placeholder}) & set(after_accounts))
     assert not ({target_id(scope_id, "close", "contacts", c) for c in exp["good"]} & after_contacts)
     assert after_accounts[PRE_EXISTING_ACCOUNT] == before_accounts[PRE_EXISTING_ACCOUNT]
@@ -218,9 +192,7 @@ def test_COM_36_delta_pickup_loads_only_changed_records(
     def delta(n: int) -> dict[str, Any]:
         iid = f"{scope_id}-delta-{n}"
         runtime.start_new("delta_pickup", iid, {"spec": spec.model_dump(mode="json")})
-        body = commands.follow(runtime, iid, None, 300)
-        assert body["runtime_status"] == "Completed", body.get("output")
-        return commands.result_json(body)
+        return completed(commands.follow(runtime, iid, None, 300))
 
     first = delta(1)
     assert first["objects"]["contacts"] == {"source": 1, "loaded": 1, "quarantined": 0, "skipped": 0}

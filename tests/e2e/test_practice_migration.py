@@ -24,11 +24,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from intact import commands
-from intact.demo import DEMO_TOKEN_VAR, STORAGE_VAR, demo_spec, export_reports
+from intact.demo import demo_spec
 from intact.services import DataverseEmulator
 from samples._export_kit import Generated
 from samples.practice.generate import UNMAPPED_SERVICE, generate
@@ -36,17 +35,25 @@ from shared.dataverse import DataverseClient, StaticToken, base64_length
 from shared.dataverse.schema import provision
 from shared.ids import target_id
 from shared.mapping import load_profile
-from shared.mapping.convert import CONVERTERS
 from shared.mapping.joins import build_index
 from shared.mapping.schema_plan import SchemaPlan
 from shared.migration.joins import run_plan
 from shared.spec import MigrationSpec, parse_spec
+from tests.e2e.support import (
+    TOKEN,
+    migration_result,
+    raise_upload_limit,
+    report_quarantine,
+    rows_by_id,
+    run_reports,
+    seeded_dataverse,
+    table_rows,
+)
+from tests.unit.shared.mapping.support import bad_email
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
 TARGET_ORG = REPO / "samples" / "practice" / "target_org.json"
-TOKEN = "e2e-token"
-API = "/api/data/v9.2"
 FALLBACK = "5a3c1e2d-0004-4000-8000-000000000001"  # admin@the-practice.example
 PRE_EXISTING_ACCOUNT = "0c0c0c0c-0004-4000-8000-0000000000aa"  # in the target org before the run
 UPLOAD_LIMIT = 5_242_880
@@ -86,18 +93,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Generated:
 def dataverse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DataverseEmulator]:
     """Its own org, seeded with the sample's target org: the custom schema this run provisions
     never meets another test's."""
-    with DataverseEmulator() as dv:
-        dv.start(seed=TARGET_ORG, db=tmp_path_factory.mktemp("dataverse") / "org.sqlite")
-        yield dv
-
-
-@pytest.fixture
-def runtime(tmp_path: Path, azurite: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.setenv(STORAGE_VAR, azurite.connection_string)
-    monkeypatch.setenv(DEMO_TOKEN_VAR, TOKEN)
-    rt = commands.open_runtime(tmp_path / "state")
-    yield rt
-    rt.close()
+    yield from seeded_dataverse(TARGET_ORG, tmp_path_factory.mktemp("dataverse") / "org.sqlite")
 
 
 def _spec(dv: DataverseEmulator, scope_id: str, export: Path) -> MigrationSpec:
@@ -106,53 +102,6 @@ def _spec(dv: DataverseEmulator, scope_id: str, export: Path) -> MigrationSpec:
     data["options"]["licence"] = "professional"  # PRAC-18's three tables count against 15
     data["options"]["profile_overrides"] = OPT_IN_REVENUE  # PRAC-04: the customer opts in
     return parse_spec(data)
-
-
-def _get(dv: DataverseEmulator, path: str, **params: str) -> Any:
-    resp = httpx.get(
-        f"{dv.url}{API}/{path}", params=params, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60
-    )
-    resp.raise_for_status()
-    return resp.json()
-
-
-def _rows(dv: DataverseEmulator, entity_set: str, select: str) -> dict[str, dict[str, Any]]:
-    """Every row of a table, by id (the first column of `select`)."""
-    key = select.split(",")[0]
-    out: dict[str, dict[str, Any]] = {}
-    body = _get(dv, entity_set, **{"$select": select})
-    while True:
-        out.update({r[key]: r for r in body["value"]})
-        link = body.get("@odata.nextLink")
-        if not link:
-            return out
-        resp = httpx.get(link, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60)
-        resp.raise_for_status()
-        body = resp.json()
-
-
-def _run(rt: Any, spec: MigrationSpec) -> dict[str, Any]:
-    body = commands.follow(rt, commands.start_migration(rt, spec), None, 600)
-    return commands.result_json(body)
-
-
-def _reports(spec: MigrationSpec, result: dict[str, Any], out: Path) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
-    export_reports(spec, result["run_id"], out)
-    return out
-
-
-def _quarantine(folder: Path) -> list[dict[str, Any]]:
-    lines = (folder / "quarantine.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
-
-
-def _bad_email(client: dict[str, Any]) -> bool:
-    try:
-        CONVERTERS["email"](client["email"])
-    except ValueError:
-        return True
-    return False
 
 
 @dataclass
@@ -188,7 +137,7 @@ def _expected(gen: Generated) -> Expect:
     exp.skipped["organizations"] = {c["client_id"] for c in recs["clients"]} - exp.account
     exp.planted["organizations"] = set()
     # PRAC-01/02: every client's Contact, but those with a malformed email (planted)
-    split("clients", "client_id", lambda c: not _bad_email(c))
+    split("clients", "client_id", lambda c: not bad_email(c))
     exp.contact = exp.loaded["clients"]
     exp.loaded["service_types"] = {t["service_type"] for t in recs["service_types"]}
     exp.planted["service_types"] = set()
@@ -244,9 +193,9 @@ def test_PRAC_18_PRAC_19_PRAC_20_COM_41_blocked_then_migrated_then_a_noop_then_r
     assert exp.malformed == Counter({"clients": 1, "session_notes": 1, "attachments": 1})
 
     # --- run 1: preflight stops it; exactly the planted problems are reported ----------------------
-    blocked = _run(runtime, spec)
+    blocked = migration_result(runtime, spec)
     assert blocked["runtime_status"] == "Failed" and "PreflightBlocked" in blocked["error"]
-    pre = json.loads((_reports(spec, blocked, tmp_path / "run1") / "preflight.json").read_text())
+    pre = json.loads((run_reports(spec, blocked, tmp_path / "run1") / "preflight.json").read_text())
     big = [a["attachment_id"] for a in recs["attachments"] if base64_length(a["size_bytes"]) > UPLOAD_LIMIT]
     assert [(f["code"], f["source_ids"]) for f in pre["blocking"]] == [("attachment_over_limit", big)]
     picklists = [w for w in pre["warnings"] if w["check"] == "picklists"]
@@ -263,21 +212,17 @@ def test_PRAC_18_PRAC_19_PRAC_20_COM_41_blocked_then_migrated_then_a_noop_then_r
     ]
     assert pre["summary"]["custom_tables"]["planned_new"] == 3  # well under Professional's 15
     ours = {target_id(scope_id, "practice", "clients", c) for c in exp.contact}
-    assert not ours & set(_rows(dataverse, "contacts", "contactid")), "nothing is written before preflight"
+    assert not ours & set(rows_by_id(dataverse.url, "contacts", "contactid")), (
+        "nothing is written before preflight"
+    )
 
     # --- the admin raises the upload limit (COM-41 resolved with the admin) ------------------------
-    org = _get(dataverse, "organizations", **{"$select": "organizationid"})["value"][0]["organizationid"]
-    httpx.patch(
-        f"{dataverse.url}{API}/organizations({org})",
-        json={"maxuploadfilesize": RAISED_LIMIT},
-        headers={"Authorization": f"Bearer {TOKEN}", "If-Match": "*"},
-        timeout=30,
-    ).raise_for_status()
+    raise_upload_limit(dataverse.url, RAISED_LIMIT)
 
     # --- run 2: provisioned, loaded in order, balanced -------------------------------------------
-    first = _run(runtime, spec)
+    first = migration_result(runtime, spec)
     assert first["runtime_status"] == "Completed", first["error"]
-    out = _reports(spec, first, tmp_path / "run2")
+    out = run_reports(spec, first, tmp_path / "run2")
     objects = first["objects"]
     for name, c in objects.items():
         assert c["source"] == c["loaded"] + c["quarantined"] + c["skipped"], name
@@ -302,7 +247,7 @@ def test_PRAC_18_PRAC_19_PRAC_20_COM_41_blocked_then_migrated_then_a_noop_then_r
     assert first["skip_rules"]["session_revenue"] == "no_paid_sessions"
 
     # every quarantined record is a planted one, with a reason naming the record and the field
-    quarantined = [q for q in _quarantine(out) if not str(q.get("source_id", "")).endswith("#manifest")]
+    quarantined = [q for q in report_quarantine(out) if not str(q.get("source_id", "")).endswith("#manifest")]
     by_object: dict[str, set[str]] = {}
     for q in quarantined:
         assert q["source_id"] and q["object"] and q.get("reason"), q
@@ -315,7 +260,7 @@ def test_PRAC_18_PRAC_19_PRAC_20_COM_41_blocked_then_migrated_then_a_noop_then_r
         malformed = exp.malformed[name] if name == staged else 0
         assert len(by_object.get(name, set())) == len(exp.planted[name]) + malformed, name
     bad_emails = {q["source_id"] for q in quarantined if q["object"] == "clients" and q["field"] == "email"}
-    assert bad_emails == {c["client_id"] for c in recs["clients"] if _bad_email(c)}
+    assert bad_emails == {c["client_id"] for c in recs["clients"] if bad_email(c)}
     for q in quarantined:
         if q["object"] != "clients" and q.get("stage") == "load":
             assert q["field"] in ("new_clientid", "objectid", "customerid", "new_invoiceid"), q
@@ -324,11 +269,11 @@ def test_PRAC_18_PRAC_19_PRAC_20_COM_41_blocked_then_migrated_then_a_noop_then_r
     _check_rows(dataverse, scope_id, exp)
 
     # --- run 3: the same migration again — the schema is a no-op, no row is duplicated ------------
-    before = {es: set(_rows(dataverse, es, pid)) for es, pid in _TABLES}
-    again = _run(runtime, spec)
+    before = {es: set(rows_by_id(dataverse.url, es, pid)) for es, pid in _TABLES}
+    again = migration_result(runtime, spec)
     assert again["runtime_status"] == "Completed", again["error"]
     assert again["objects"] == first["objects"]
-    assert {es: set(_rows(dataverse, es, pid)) for es, pid in _TABLES} == before
+    assert {es: set(rows_by_id(dataverse.url, es, pid)) for es, pid in _TABLES} == before
     with DataverseClient(dataverse.url, StaticToken(TOKEN)) as dv:
         result = provision(
             dv, _run_plan(sample), prefix="new", option_prefix=10000, solution="IntactMigration"
@@ -338,7 +283,7 @@ def test_PRAC_18_PRAC_19_PRAC_20_COM_41_blocked_then_migrated_then_a_noop_then_r
     # --- rollback: nothing the migration wrote is left; what was there before is untouched ---------
     body = commands.follow(runtime, commands.start_rollback(runtime, scope_id), None, 600)
     assert body["runtime_status"] == "Completed", body.get("output")
-    after = {es: set(_rows(dataverse, es, pid)) for es, pid in _TABLES}
+    after = {es: set(rows_by_id(dataverse.url, es, pid)) for es, pid in _TABLES}
     for es, ids in after.items():
         written = before[es] - {PRE_EXISTING_ACCOUNT}
         assert written and not ids & written, es
@@ -349,18 +294,16 @@ def _check_schema(dv: DataverseEmulator, gen: Generated) -> None:
     """PRAC-18: the tables, the lookup, the choice and every property column exist (and published)."""
     tables = {
         t["LogicalName"]
-        for t in _get(
-            dv, "EntityDefinitions", **{"$select": "LogicalName", "$filter": "IsCustomEntity eq true"}
-        )["value"]
+        for t in table_rows(
+            dv.url, "EntityDefinitions", "LogicalName", **{"$filter": "IsCustomEntity eq true"}
+        )
     }
     assert {"new_session", "new_invoicelineitem", "new_servicetype"} <= tables
     attrs = {
         a["LogicalName"]: a
-        for a in _get(
-            dv,
-            "EntityDefinitions(LogicalName='new_session')/Attributes",
-            **{"$select": "LogicalName,AttributeType"},
-        )["value"]
+        for a in table_rows(
+            dv.url, "EntityDefinitions(LogicalName='new_session')/Attributes", "LogicalName,AttributeType"
+        )
     }
     assert attrs["new_clientid"]["AttributeType"] == "Lookup"
     assert attrs["new_sessionstatus"]["AttributeType"] == "Picklist"
@@ -368,9 +311,7 @@ def _check_schema(dv: DataverseEmulator, gen: Generated) -> None:
     for table in ("contact", "account"):
         columns = {
             a["LogicalName"]
-            for a in _get(
-                dv, f"EntityDefinitions(LogicalName='{table}')/Attributes", **{"$select": "LogicalName"}
-            )["value"]
+            for a in table_rows(dv.url, f"EntityDefinitions(LogicalName='{table}')/Attributes", "LogicalName")
         }
         assert {f"new_{k.replace('_', '')}" for k in keys} <= columns, table
 
@@ -393,8 +334,8 @@ def _check_rows(dv: DataverseEmulator, scope: str, exp: Expect) -> None:
         props.setdefault(p["client_id"], {})[p["key"]] = p["value"]
 
     # PRAC-02: organisation clients → accounts with coach, primary service, industry, properties
-    accounts = _rows(
-        dv,
+    accounts = rows_by_id(
+        dv.url,
         "accounts",
         "accountid,name,industrycode,new_coach,new_primaryservice,_ownerid_value,new_hourlyrate",
     )
@@ -412,8 +353,8 @@ def _check_rows(dv: DataverseEmulator, scope: str, exp: Expect) -> None:
             assert float(row["new_hourlyrate"]) == float(props[c["client_id"]]["hourly_rate"])  # PRAC-08
 
     # PRAC-01/02: every client's contact; an organisation's is linked to its account
-    contacts = _rows(
-        dv,
+    contacts = rows_by_id(
+        dv.url,
         "contacts",
         "contactid,lastname,emailaddress1,_parentcustomerid_value,statecode,createdon,_ownerid_value,"
         "new_clientstatus,new_intakedate",
@@ -433,8 +374,8 @@ def _check_rows(dv: DataverseEmulator, scope: str, exp: Expect) -> None:
             assert row["new_intakedate"].startswith(props[c["client_id"]]["intake_date"])  # DateOnly
 
     # PRAC-03: sessions → the custom table, on the client's contact, status choice, coach as owner
-    sessions = _rows(
-        dv,
+    sessions = rows_by_id(
+        dv.url,
         "new_sessions",
         "new_sessionid,new_name,_new_clientid_value,new_sessionstatus,_ownerid_value,new_amount",
     )
@@ -448,8 +389,8 @@ def _check_rows(dv: DataverseEmulator, scope: str, exp: Expect) -> None:
             assert float(row["new_amount"]) == float(s["amount"])
 
     # PRAC-04/05: one won opportunity per paying client, amount = sum, SessionCount = count
-    opportunities = _rows(
-        dv,
+    opportunities = rows_by_id(
+        dv.url,
         "opportunities",
         "opportunityid,estimatedvalue,new_sessioncount,statecode,statuscode,_customerid_value",
     )
@@ -462,7 +403,9 @@ def _check_rows(dv: DataverseEmulator, scope: str, exp: Expect) -> None:
         assert row["_customerid_value"] == customer
 
     # PRAC-06/07: invoices with their status; lines on their invoice, service type and session
-    invoices = _rows(dv, "invoices", "invoiceid,invoicenumber,statecode,statuscode,new_practicetotalamount")
+    invoices = rows_by_id(
+        dv.url, "invoices", "invoiceid,invoicenumber,statecode,statuscode,new_practicetotalamount"
+    )
     states = {"paid": (2, 100001), "void": (3, 100003), "overdue": (0, 4)}
     for i in recs["invoices"]:
         if i["invoice_id"] in exp.loaded["invoices"]:
@@ -470,8 +413,8 @@ def _check_rows(dv: DataverseEmulator, scope: str, exp: Expect) -> None:
             assert row["invoicenumber"] == i["number"]
             assert (row["statecode"], row["statuscode"]) == states[i["status"]]
             assert float(row["new_practicetotalamount"]) == float(i["total_amount"])
-    lines = _rows(
-        dv,
+    lines = rows_by_id(
+        dv.url,
         "new_invoicelineitems",
         "new_invoicelineitemid,_new_invoiceid_value,_new_servicetypeid_value,_new_sessionid_value,new_amount",
     )
@@ -502,8 +445,8 @@ def _check_rows(dv: DataverseEmulator, scope: str, exp: Expect) -> None:
     assert checked > 0
 
     # PRAC-10/11/12: notes on their session, documents (the big one too) on session or client
-    notes = _rows(
-        dv, "annotations", "annotationid,subject,notetext,_objectid_value,createdon,filename,filesize"
+    notes = rows_by_id(
+        dv.url, "annotations", "annotationid,subject,notetext,_objectid_value,createdon,filename,filesize"
     )
     for n in recs["session_notes"]:
         if n["note_id"] in exp.loaded["session_notes"]:

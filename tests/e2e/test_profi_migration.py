@@ -20,11 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from intact import commands
-from intact.demo import DEMO_TOKEN_VAR, STORAGE_VAR, demo_spec, export_reports
+from intact.demo import demo_spec
 from intact.services import DataverseEmulator
 from samples._export_kit import Generated
 from samples.profi.generate import UNMAPPED_STAGE, generate
@@ -36,12 +34,19 @@ from shared.mapping.convert import CONVERTERS
 from shared.mapping.schema_plan import SchemaPlan
 from shared.migration.joins import build_indexes, run_plan
 from shared.spec import MigrationSpec, parse_spec
+from tests.e2e.support import (
+    TOKEN,
+    migration_result,
+    raise_upload_limit,
+    report_quarantine,
+    rows_by_id,
+    run_reports,
+    seeded_dataverse,
+)
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
 TARGET_ORG = REPO / "samples" / "profi" / "target_org.json"
-TOKEN = "e2e-token"
-API = "/api/data/v9.2"
 FALLBACK = "5a3c1e2d-0003-4000-8000-000000000001"  # admin@profi-coaching.example
 RAISED_LIMIT = 10 * 1024 * 1024
 OBJECTS = ("companies", "clients", "coaches", "enrollments", "invoices", "payments", "sessions", "notes")
@@ -55,18 +60,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Generated:
 
 @pytest.fixture(scope="module")
 def dataverse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DataverseEmulator]:
-    with DataverseEmulator() as dv:
-        dv.start(seed=TARGET_ORG, db=tmp_path_factory.mktemp("dataverse") / "org.sqlite")
-        yield dv
-
-
-@pytest.fixture
-def runtime(tmp_path: Path, azurite: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.setenv(STORAGE_VAR, azurite.connection_string)
-    monkeypatch.setenv(DEMO_TOKEN_VAR, TOKEN)
-    rt = commands.open_runtime(tmp_path / "state")
-    yield rt
-    rt.close()
+    yield from seeded_dataverse(TARGET_ORG, tmp_path_factory.mktemp("dataverse") / "org.sqlite")
 
 
 def _spec(dv: DataverseEmulator, scope_id: str, export: Path) -> MigrationSpec:
@@ -74,31 +68,6 @@ def _spec(dv: DataverseEmulator, scope_id: str, export: Path) -> MigrationSpec:
     data["source"]["path"] = str(export)
     data["options"]["licence"] = "professional"  # PROFI-18: the coaching tables count against 15
     return parse_spec(data)
-
-
-def _get(dv: DataverseEmulator, path: str, **params: str) -> Any:
-    resp = httpx.get(
-        f"{dv.url}{API}/{path}", params=params, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60
-    )
-    resp.raise_for_status()
-    return resp.json()
-
-
-def _rows(dv: DataverseEmulator, entity_set: str, select: str) -> dict[str, dict[str, Any]]:
-    """Every row of a table, by id (the first column of `select`)."""
-    key = select.split(",")[0]
-    return {r[key]: r for r in _get(dv, entity_set, **{"$select": select})["value"]}
-
-
-def _run(rt: Any, spec: MigrationSpec) -> dict[str, Any]:
-    body = commands.follow(rt, commands.start_migration(rt, spec), None, 600)
-    return commands.result_json(body)
-
-
-def _reports(spec: MigrationSpec, result: dict[str, Any], out: Path) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
-    export_reports(spec, result["run_id"], out)
-    return out
 
 
 @dataclass
@@ -153,11 +122,6 @@ def _expected(gen: Generated) -> Expect:
     return exp
 
 
-def _quarantine(folder: Path) -> list[dict[str, Any]]:
-    lines = (folder / "quarantine.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
-
-
 def test_PROFI_17_PROFI_18_COM_41_blocked_then_migrated_then_a_noop(
     runtime: Any, dataverse: DataverseEmulator, sample: Generated, scope_id: str, tmp_path: Path
 ) -> None:
@@ -166,9 +130,9 @@ def test_PROFI_17_PROFI_18_COM_41_blocked_then_migrated_then_a_noop(
     recs = sample.records
 
     # --- run 1: preflight stops it; exactly the planted problems are reported ----------------------
-    blocked = _run(runtime, spec)
+    blocked = migration_result(runtime, spec)
     assert blocked["runtime_status"] == "Failed" and "PreflightBlocked" in blocked["error"]
-    pre = json.loads((_reports(spec, blocked, tmp_path / "run1") / "preflight.json").read_text())
+    pre = json.loads((run_reports(spec, blocked, tmp_path / "run1") / "preflight.json").read_text())
     big = next(a["attachment_id"] for a in recs["attachments"] if a["size_bytes"] > 5 * 1024 * 1024)
     assert [(f["code"], f["source_ids"]) for f in pre["blocking"]] == [("attachment_over_limit", [big])]
     warned = {(w["code"], w.get("object"), w.get("field")): w for w in pre["warnings"]}
@@ -200,21 +164,17 @@ def test_PROFI_17_PROFI_18_COM_41_blocked_then_migrated_then_a_noop(
     assert not [w for w in pre["warnings"] if w["check"] == "custom_tables"]  # licence given
     ours = {target_id(scope_id, "profi", "clients", c) for c in exp.landed}
     for entity_set, key in (("contacts", "contactid"), ("leads", "leadid")):
-        assert not ours & set(_rows(dataverse, entity_set, key)), "nothing is written before preflight passes"
+        assert not ours & set(rows_by_id(dataverse.url, entity_set, key)), (
+            "nothing is written before preflight passes"
+        )
 
     # --- the admin raises the upload limit (COM-41 resolved with the admin) ------------------------
-    org = _get(dataverse, "organizations", **{"$select": "organizationid"})["value"][0]["organizationid"]
-    httpx.patch(
-        f"{dataverse.url}{API}/organizations({org})",
-        json={"maxuploadfilesize": RAISED_LIMIT},
-        headers={"Authorization": f"Bearer {TOKEN}", "If-Match": "*"},
-        timeout=30,
-    ).raise_for_status()
+    raise_upload_limit(dataverse.url, RAISED_LIMIT)
 
     # --- run 2: provisioned, loaded in order, balanced -------------------------------------------
-    first = _run(runtime, spec)
+    first = migration_result(runtime, spec)
     assert first["runtime_status"] == "Completed", first["error"]
-    out = _reports(spec, first, tmp_path / "run2")
+    out = run_reports(spec, first, tmp_path / "run2")
     objects = first["objects"]
     for name, c in objects.items():
         assert c["source"] == c["loaded"] + c["quarantined"] + c["skipped"], name
@@ -236,7 +196,7 @@ def test_PROFI_17_PROFI_18_COM_41_blocked_then_migrated_then_a_noop(
     }
 
     # every quarantined record is a planted one, with a reason naming the record and the field
-    quarantined = [q for q in _quarantine(out) if not str(q.get("source_id", "")).endswith("#manifest")]
+    quarantined = [q for q in report_quarantine(out) if not str(q.get("source_id", "")).endswith("#manifest")]
     by_object: dict[str, set[str]] = {}
     for q in quarantined:
         assert q["source_id"] and q["object"] and q.get("field"), q
@@ -254,11 +214,11 @@ def test_PROFI_17_PROFI_18_COM_41_blocked_then_migrated_then_a_noop(
     _check_rows(dataverse, scope_id, exp)
 
     # --- run 3: the same migration again — the schema is a no-op, no row is duplicated ------------
-    before = {es: set(_rows(dataverse, es, pid)) for es, pid in _TABLES}
-    again = _run(runtime, spec)
+    before = {es: set(rows_by_id(dataverse.url, es, pid)) for es, pid in _TABLES}
+    again = migration_result(runtime, spec)
     assert again["runtime_status"] == "Completed", again["error"]
     assert again["objects"] == first["objects"]
-    assert {es: set(_rows(dataverse, es, pid)) for es, pid in _TABLES} == before
+    assert {es: set(rows_by_id(dataverse.url, es, pid)) for es, pid in _TABLES} == before
     with DataverseClient(dataverse.url, StaticToken(TOKEN)) as client:
         result = provision(
             client, _run_plan(sample), prefix="new", option_prefix=10000, solution="IntactMigration"
@@ -302,7 +262,9 @@ def _check_rows(dv: DataverseEmulator, scope: str, exp: Expect) -> None:
         return user["systemuserid"] if user and not user["isdisabled"] else FALLBACK
 
     # PROFI-04/05: companies → accounts with the company type choice and the custom fields as columns
-    accounts = _rows(dv, "accounts", "accountid,name,new_companytype,numberofemployees,new_corporatecontract")
+    accounts = rows_by_id(
+        dv.url, "accounts", "accountid,name,new_companytype,numberofemployees,new_corporatecontract"
+    )
     types = {"individual_coach": 100000000, "coaching_firm": 100000001, "corporate_client": 100000002}
     for co in recs["companies"]:
         row = accounts[tid("companies", co["company_id"])]
@@ -316,8 +278,8 @@ def _check_rows(dv: DataverseEmulator, scope: str, exp: Expect) -> None:
     # PROFI-01/02/03/06/15: clients → contacts or leads, lifecycle choice, original create date, owner
     cols = "{},lastname,new_clientlifecyclestage,new_clientlifecyclestagetext,new_originalcreatedate,"
     cols += "createdon,_ownerid_value,new_goaldate,new_sessionbudget"
-    contacts = _rows(dv, "contacts", cols.format("contactid") + ",_parentcustomerid_value,statecode")
-    leads = _rows(dv, "leads", cols.format("leadid"))
+    contacts = rows_by_id(dv.url, "contacts", cols.format("contactid") + ",_parentcustomerid_value,statecode")
+    leads = rows_by_id(dv.url, "leads", cols.format("leadid"))
     stages = {"lead": 100000000, "prospect": 100000001, "active": 100000002, "alumni": 100000003}
     companies = {co["company_id"] for co in recs["companies"]}
     for c in recs["clients"]:
@@ -347,7 +309,9 @@ def _check_rows(dv: DataverseEmulator, scope: str, exp: Expect) -> None:
             assert row["statecode"] == (1 if c["status"] == "archived" else 0)
 
     # PROFI-11: coaches → Coach rows linked to their user; one who left is inactive
-    coaches = _rows(dv, "new_coaches", "new_coachid,new_name,new_specialty,_new_user_value,statecode")
+    coaches = rows_by_id(
+        dv.url, "new_coaches", "new_coachid,new_name,new_specialty,_new_user_value,statecode"
+    )
     for k in recs["coaches"]:
         row = coaches[tid("coaches", k["coach_id"])]
         assert row["new_specialty"] == k["specialty"]
@@ -364,8 +328,8 @@ def _check_rows(dv: DataverseEmulator, scope: str, exp: Expect) -> None:
         assert row[f"_new_client{lands}_value"] == tid("clients", client)
         assert row[f"_new_client{'lead' if lands == 'contact' else 'contact'}_value"] is None
 
-    enrollments = _rows(
-        dv,
+    enrollments = rows_by_id(
+        dv.url,
         "new_programenrollments",
         "new_programenrollmentid,new_progresspercent,_new_clientcontact_value,_new_clientlead_value",
     )
@@ -374,8 +338,8 @@ def _check_rows(dv: DataverseEmulator, scope: str, exp: Expect) -> None:
             row = enrollments[tid("enrollments", e["enrollment_id"])]
             client_link(row, e["client_id"])
             assert float(row["new_progresspercent"]) == float(e["progress_pct"])
-    payments = _rows(
-        dv,
+    payments = rows_by_id(
+        dv.url,
         "new_coachingpayments",
         "new_coachingpaymentid,new_amount,new_recordtype,new_paymentstatus,"
         "_new_invoice_value,_new_clientcontact_value,_new_clientlead_value",
@@ -389,8 +353,8 @@ def _check_rows(dv: DataverseEmulator, scope: str, exp: Expect) -> None:
             assert row["_new_invoice_value"] == (tid("invoices", invoice) if invoice else None)
 
     # PROFI-07/08: sessions → tasks regarding the client, owned by the coach, with the session columns
-    tasks = _rows(
-        dv,
+    tasks = rows_by_id(
+        dv.url,
         "tasks",
         "activityid,subject,_regardingobjectid_value,_ownerid_value,new_durationminutes,"
         "new_sessionstatus,statecode,createdon",
@@ -405,7 +369,9 @@ def _check_rows(dv: DataverseEmulator, scope: str, exp: Expect) -> None:
             assert row["createdon"].startswith(s["created_at"][:19])  # COM-04
 
     # PROFI-12/13: notes and their files → annotations (the big one uploaded once the limit was raised)
-    notes = _rows(dv, "annotations", "annotationid,notetext,_objectid_value,filename,mimetype,filesize")
+    notes = rows_by_id(
+        dv.url, "annotations", "annotationid,notetext,_objectid_value,filename,mimetype,filesize"
+    )
     for n in recs["notes"]:
         if n["note_id"] in exp.loaded["notes"]:
             row = notes[tid("notes", n["note_id"])]

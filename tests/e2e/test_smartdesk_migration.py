@@ -23,24 +23,30 @@ import pytest
 
 from activities._io import target
 from intact import commands
-from intact.demo import DEMO_TOKEN_VAR, STORAGE_VAR, demo_spec
+from intact.demo import demo_spec
 from intact.services import REPO, DataverseEmulator
 from samples.smartdesk.generate import generate
 from shared.dataverse.schema import provision
 from shared.ids import target_id
 from shared.mapping import load_profile
-from shared.mapping.convert import converter
 from shared.mapping.generators import GENERATORS
 from shared.mapping.profile import merge_overrides, raw_profile
 from shared.migration.joins import build_indexes, run_plan
 from shared.sources.exports import ExportSource, load_layout
 from shared.spec import MigrationSpec
-from shared.storage import StagingStore, StorageSettings
+from tests.e2e.support import (
+    API,
+    HEADERS,
+    follow_migration,
+    seeded_dataverse,
+    staged_quarantine,
+    staging,
+    table_rows,
+)
+from tests.unit.shared.mapping.support import bad_email
 
 pytestmark = pytest.mark.e2e
 TARGET_ORG = REPO / "samples" / "smartdesk" / "target_org.json"
-API = "/api/data/v9.2"
-HEADERS = {"Authorization": "Bearer e2e-token"}
 OPTION = 10_000 * 10_000
 REP5 = "5a3c1e2d-0005-4000-8000-000000000006"  # rep5@…: disabled in the target org
 REP6 = "5a3c1e2d-0005-4000-8000-000000000007"  # rep6@…: no user in the target org until provisioned
@@ -57,33 +63,12 @@ Records = dict[str, list[dict[str, Any]]]
 @pytest.fixture(scope="module")
 def org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DataverseEmulator]:
     """Its own org, seeded with the sample's target org (one owner disabled, one missing)."""
-    with DataverseEmulator() as dv:
-        dv.start(seed=TARGET_ORG, db=tmp_path_factory.mktemp("dv") / "org.sqlite")
-        yield dv
+    yield from seeded_dataverse(TARGET_ORG, tmp_path_factory.mktemp("dv") / "org.sqlite")
 
 
 @pytest.fixture(scope="module")
 def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return generate(tmp_path_factory.mktemp("smartdesk") / "export").out
-
-
-@pytest.fixture
-def env(azurite: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(STORAGE_VAR, azurite.connection_string)
-    monkeypatch.setenv(DEMO_TOKEN_VAR, "e2e-token")
-
-
-def _get(url: str, entity_set: str, select: str, **params: str) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    next_url: str | None = f"{url}{API}/{entity_set}"
-    query: dict[str, str] | None = {"$select": select, **params}
-    while next_url:
-        resp = httpx.get(next_url, params=query, headers=HEADERS, timeout=60)
-        resp.raise_for_status()
-        body = resp.json()
-        rows += body["value"]
-        next_url, query = body.get("@odata.nextLink"), None
-    return rows
 
 
 def _spec(url: str, mid: str, export: Path) -> MigrationSpec:
@@ -95,19 +80,6 @@ def _spec(url: str, mid: str, export: Path) -> MigrationSpec:
             "options": spec.options.model_copy(update={"unmatched_owner": "block", "fallback_owner": None}),
         }
     )
-
-
-def _run(rt: Any, spec: MigrationSpec) -> dict[str, Any]:
-    iid = commands.start_migration(rt, spec)
-    return commands.follow(rt, iid, None, 600)
-
-
-def _bad_email(record: dict[str, Any]) -> bool:
-    try:
-        converter("email")(record.get("email"))
-    except ValueError:
-        return True
-    return False
 
 
 def _read(export: Path) -> tuple[Records, set[tuple[str, str]]]:
@@ -164,8 +136,8 @@ def _expected(
     tally("accounts", "account_id", lambda r: "loaded")
     tally("pipelines", "pipeline_id", lambda r: "loaded")
     tally("pipeline_stages", "stage_id", lambda r: "loaded")
-    tally("leads", "lead_id", lambda r: ok(not _bad_email(r)))
-    tally("contacts", "contact_id", lambda r: ok(not _bad_email(r)))
+    tally("leads", "lead_id", lambda r: ok(not bad_email(r)))
+    tally("contacts", "contact_id", lambda r: ok(not bad_email(r)))
     tally(
         "deals",
         "deal_id",
@@ -202,14 +174,7 @@ def _expected(
 
 
 def _staged(spec: MigrationSpec, suffix: str) -> list[str]:
-    store = StagingStore(StorageSettings.from_spec(spec.storage))
-    return [p for p in store.list(f"staging/{spec.migration.id}/") if p.endswith(suffix)]
-
-
-def _quarantine(spec: MigrationSpec, run_id: str) -> list[dict[str, Any]]:
-    store = StagingStore(StorageSettings.from_spec(spec.storage))
-    prefix = f"staging/{spec.migration.id}/{run_id}/quarantine/"
-    return [row for p in store.list(prefix) for row in store.get_records(p)]
+    return [p for p in staging(spec).list(f"staging/{spec.migration.id}/") if p.endswith(suffix)]
 
 
 def _plan(sd: Records) -> Any:
@@ -231,11 +196,11 @@ def test_SD_13_COM_41_blocked_then_provisioned_then_migrated_reconciled_rerun_ro
     rt = commands.open_runtime(tmp_path / "state")
     try:
         # --- 1. SD-13 / COM-41: preflight blocks before any record moves, naming the planted problems
-        body = _run(rt, spec)
+        body = follow_migration(rt, spec)
         assert body["runtime_status"] == "Failed", body
         assert "PreflightBlocked" in json.dumps(body.get("output"))
         [path] = _staged(spec, "reports/preflight.json")
-        report = StagingStore(StorageSettings.from_spec(spec.storage)).get_json(path)
+        report = staging(spec).get_json(path)
         blocking = {
             (f["code"], f["details"].get("source_user_id") or ",".join(f["source_ids"]))
             for f in report["blocking"]
@@ -256,7 +221,9 @@ def test_SD_13_COM_41_blocked_then_provisioned_then_migrated_reconciled_rerun_ro
         assert ("unmapped_label", "leads", "cold_call") in warnings  # COM-16: label kept, a warning
         assert ("lookup_unresolvable", "tasks", None) in warnings  # the task on a deleted deal
         ours = {target_id(scope_id, "smartdesk", "accounts", a["account_id"]) for a in sd["accounts"]}
-        assert not ours & {r["accountid"] for r in _get(org.url, "accounts", "accountid")}  # nothing written
+        assert not ours & {
+            r["accountid"] for r in table_rows(org.url, "accounts", "accountid")
+        }  # nothing written
 
         # --- the admin enables rep5, provisions rep6 and raises the upload limit (COM-41)
         users = f"{org.url}{API}/systemusers"
@@ -269,7 +236,7 @@ def test_SD_13_COM_41_blocked_then_provisioned_then_migrated_reconciled_rerun_ro
             "isdisabled": False,
         }
         assert httpx.post(users, json=new_user, headers=HEADERS).status_code == 204
-        [organization] = _get(org.url, "organizations", "organizationid")
+        [organization] = table_rows(org.url, "organizations", "organizationid")
         limit = {"maxuploadfilesize": 8 * 1024 * 1024}
         resp = httpx.patch(
             f"{org.url}{API}/organizations({organization['organizationid']})", json=limit, headers=HEADERS
@@ -277,14 +244,14 @@ def test_SD_13_COM_41_blocked_then_provisioned_then_migrated_reconciled_rerun_ro
         assert resp.status_code == 204
 
         # --- 2. the run goes through
-        body = _run(rt, spec)
+        body = follow_migration(rt, spec)
         assert body["runtime_status"] == "Completed", body.get("output")
         first = commands.result_json(body)
         counts, quarantined = _expected(sd, malformed)
         for name, c in first["objects"].items():
             assert c["source"] == c["loaded"] + c["quarantined"] + c["skipped"], name
         assert first["objects"] == counts
-        rows = _quarantine(spec, first["run_id"])
+        rows = staged_quarantine(spec, first["run_id"])
         assert {(r["object"], r["source_id"]) for r in rows} == quarantined
         assert all(r["field"] and r["reason"] for r in rows)
         planted = {
@@ -305,10 +272,10 @@ def test_SD_13_COM_41_blocked_then_provisioned_then_migrated_reconciled_rerun_ro
         _check_rows(org.url, scope_id, sd, quarantined)
 
         # --- 3. again: the same counts, no duplicate, and provisioning has nothing left to do
-        body = _run(rt, spec)
+        body = follow_migration(rt, spec)
         assert body["runtime_status"] == "Completed", body.get("output")
         assert commands.result_json(body)["objects"] == first["objects"]
-        assert len(_get(org.url, "accounts", "accountid")) == len(sd["accounts"]) + 1
+        assert len(table_rows(org.url, "accounts", "accountid")) == len(sd["accounts"]) + 1
         with target(spec) as dv:
             again = provision(dv, _plan(sd), prefix="new", option_prefix=10_000, solution="IntactMigration")
         assert again.created == [] and again.changed == [] and again.present
@@ -317,10 +284,10 @@ def test_SD_13_COM_41_blocked_then_provisioned_then_migrated_reconciled_rerun_ro
         iid = commands.start_rollback(rt, scope_id)
         rolled = commands.follow(rt, iid, None, 600)
         assert rolled["runtime_status"] == "Completed", rolled.get("output")
-        left = {r["accountid"] for r in _get(org.url, "accounts", "accountid")}
+        left = {r["accountid"] for r in table_rows(org.url, "accounts", "accountid")}
         assert not ours & left and len(left) == 1
         for entity_set, key in (("opportunities", "opportunityid"), ("annotations", "annotationid")):
-            assert _get(org.url, entity_set, key) == [], entity_set
+            assert table_rows(org.url, entity_set, key) == [], entity_set
     finally:
         rt.close()
 
@@ -332,7 +299,7 @@ def _check_rows(url: str, scope: str, sd: Records, quarantined: set[tuple[str, s
     # SD-01, SD-12: accounts with their ids, owners and custom-field columns
     accounts = {
         r["accountid"]: r
-        for r in _get(url, "accounts", "accountid,name,new_smartdeskid,new_tier,_ownerid_value")
+        for r in table_rows(url, "accounts", "accountid,name,new_smartdeskid,new_tier,_ownerid_value")
     }
     # COM-14: the Tier dropdown is a choice column whose options are the definition's, in order
     [tier_def] = [d for d in sd["custom_field_definitions"] if d["field_key"] == "tier"]
@@ -361,7 +328,7 @@ def _check_rows(url: str, scope: str, sd: Records, quarantined: set[tuple[str, s
     # SD-02: the contact's account by id; custom fields typed
     contacts = {
         r["contactid"]: r
-        for r in _get(
+        for r in table_rows(
             url, "contacts", "contactid,_parentcustomerid_value,new_npsscore,new_smartdesklifecyclestage"
         )
     }
@@ -383,7 +350,7 @@ def _check_rows(url: str, scope: str, sd: Records, quarantined: set[tuple[str, s
     pipelines = [p["pipeline_id"] for p in sd["pipelines"]]
     opps = {
         r["opportunityid"]: r
-        for r in _get(
+        for r in table_rows(
             url,
             "opportunities",
             "opportunityid,estimatedvalue,estimatedclosedate,statecode,new_stage,new_pipeline,_customerid_value",
@@ -400,7 +367,7 @@ def _check_rows(url: str, scope: str, sd: Records, quarantined: set[tuple[str, s
     # SD-06: the pipelines and their stages as rows, each opportunity linked to its stage
     stage_rows = {
         r["new_smartdeskid"]: r
-        for r in _get(
+        for r in table_rows(
             url, "new_smartdeskstages", "new_smartdeskid,new_name,new_probability,_new_pipelineid_value"
         )
     }
@@ -409,12 +376,12 @@ def _check_rows(url: str, scope: str, sd: Records, quarantined: set[tuple[str, s
     } == {s["stage_id"]: (s["name"], s["probability"], tid("pipelines", s["pipeline_id"])) for s in stages}
     names = {
         r["new_smartdeskid"]: r["new_name"]
-        for r in _get(url, "new_smartdeskpipelines", "new_smartdeskid,new_name")
+        for r in table_rows(url, "new_smartdeskpipelines", "new_smartdeskid,new_name")
     }
     assert names == {p["pipeline_id"]: p["name"] for p in sd["pipelines"]}
     links = {
         r["opportunityid"]: r["_new_smartdeskstageid_value"]
-        for r in _get(url, "opportunities", "opportunityid,_new_smartdeskstageid_value")
+        for r in table_rows(url, "opportunities", "opportunityid,_new_smartdeskstageid_value")
     }
     for d in sd["deals"]:
         assert links[tid("deals", d["deal_id"])] == tid("pipeline_stages", d["stage_id"])
@@ -429,7 +396,9 @@ def _check_rows(url: str, scope: str, sd: Records, quarantined: set[tuple[str, s
     assert labels == [s["name"] for s in stages]  # SD-19: the account's own stages, in order
 
     # SD-07: tasks regard the typed parent
-    tasks = {r["activityid"]: r for r in _get(url, "tasks", "activityid,_regardingobjectid_value,statecode")}
+    tasks = {
+        r["activityid"]: r for r in table_rows(url, "tasks", "activityid,_regardingobjectid_value,statecode")
+    }
     for t in sd["tasks"]:
         if ("tasks", t["task_id"]) in quarantined:
             continue
@@ -440,13 +409,13 @@ def _check_rows(url: str, scope: str, sd: Records, quarantined: set[tuple[str, s
     # SD-08/09/10: calls with their duration, meetings with start/end/location, emails on their parent
     calls = {
         r["activityid"]: r
-        for r in _get(url, "phonecalls", "activityid,actualdurationminutes,new_smartdeskcallseconds")
+        for r in table_rows(url, "phonecalls", "activityid,actualdurationminutes,new_smartdeskcallseconds")
     }
     meetings = {
         r["activityid"]: r
-        for r in _get(url, "appointments", "activityid,scheduledstart,scheduledend,location")
+        for r in table_rows(url, "appointments", "activityid,scheduledstart,scheduledend,location")
     }
-    emails = {r["activityid"]: r for r in _get(url, "emails", "activityid,_regardingobjectid_value")}
+    emails = {r["activityid"]: r for r in table_rows(url, "emails", "activityid,_regardingobjectid_value")}
     for a in sd["activities"]:
         if ("activities", a["activity_id"]) in quarantined or a["type"] == "note":
             continue
@@ -467,7 +436,9 @@ def _check_rows(url: str, scope: str, sd: Records, quarantined: set[tuple[str, s
     # SD-11, SD-15, COM-05: notes, tickets as notes, attachments with their files
     notes = {
         r["annotationid"]: r
-        for r in _get(url, "annotations", "annotationid,subject,notetext,filename,filesize,_objectid_value")
+        for r in table_rows(
+            url, "annotations", "annotationid,subject,notetext,filename,filesize,_objectid_value"
+        )
     }
     long = max((a for a in sd["activities"] if a["type"] == "note"), key=lambda a: len(a["body"]))
     assert notes[tid("activity_notes", long["activity_id"])]["notetext"] == long["body"]
@@ -524,7 +495,7 @@ def test_SD_14_with_a_service_licence_tickets_are_cases_and_their_thread_emails_
     )
     rt = commands.open_runtime(tmp_path / "state")
     try:
-        body = _run(rt, spec)
+        body = follow_migration(rt, spec)
     finally:
         rt.close()
     assert body["runtime_status"] == "Completed", body.get("output")
@@ -544,7 +515,7 @@ def test_SD_14_with_a_service_licence_tickets_are_cases_and_their_thread_emails_
 
     cases = {
         r["incidentid"]: r
-        for r in _get(
+        for r in table_rows(
             service_org.url, "incidents", "incidentid,title,prioritycode,statecode,_customerid_value"
         )
     }
@@ -555,10 +526,12 @@ def test_SD_14_with_a_service_licence_tickets_are_cases_and_their_thread_emails_
         customer = tid("accounts", t["account_id"]) if t["account_id"] else tid("contacts", t["contact_id"])
         assert row["_customerid_value"] == customer
     emails = {
-        r["activityid"]: r for r in _get(service_org.url, "emails", "activityid,_regardingobjectid_value")
+        r["activityid"]: r
+        for r in table_rows(service_org.url, "emails", "activityid,_regardingobjectid_value")
     }
     notes = {
-        r["annotationid"]: r for r in _get(service_org.url, "annotations", "annotationid,_objectid_value")
+        r["annotationid"]: r
+        for r in table_rows(service_org.url, "annotations", "annotationid,_objectid_value")
     }
     for c in sd["ticket_comments"]:
         where = emails if c["is_public"] else notes

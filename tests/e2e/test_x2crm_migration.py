@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from activities._io import target
@@ -27,24 +26,28 @@ from emulators.x2crm.server import start_server
 from emulators.x2crm.store import Store
 from emulators.x2crm.transport import mock_transport
 from intact import commands
-from intact.demo import DEMO_TOKEN_VAR, STORAGE_VAR, demo_spec
+from intact.demo import demo_spec
 from intact.demo_sources import X2CRM_KEY_VAR, X2CRM_SAMPLE_KEY
 from intact.services import REPO, DataverseEmulator
 from shared.dataverse.schema import provision
 from shared.ids import target_id
 from shared.mapping import load_profile
-from shared.mapping.convert import converter
 from shared.mapping.joins import JOIN_FIELD, build_index
 from shared.mapping.splits import choose
 from shared.sources.x2crm import X2Client, X2CRMSource
 from shared.spec import MigrationSpec
-from shared.storage import StagingStore, StorageSettings
+from tests.e2e.support import (
+    follow_migration,
+    seeded_dataverse,
+    staged_quarantine,
+    staging,
+    table_rows,
+)
+from tests.unit.shared.mapping.support import bad_email
 
 pytestmark = pytest.mark.e2e
 SAMPLE = REPO / "samples" / "x2crm" / "data.json"
 TARGET_ORG = REPO / "samples" / "x2crm" / "target_org.json"
-API = "/api/data/v9.2"
-HEADERS = {"Authorization": "Bearer e2e-token"}
 OPTION = 100_000_000
 ORG = json.loads(TARGET_ORG.read_text(encoding="utf-8"))
 ADMIN = ORG["systemusers"][0]["systemuserid"]  # admin@…: the fallback owner
@@ -67,9 +70,7 @@ Records = dict[str, list[dict[str, Any]]]
 @pytest.fixture(scope="module")
 def org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DataverseEmulator]:
     """Its own org, seeded with the sample's target org."""
-    with DataverseEmulator() as dv:
-        dv.start(seed=TARGET_ORG, db=tmp_path_factory.mktemp("dv") / "org.sqlite")
-        yield dv
+    yield from seeded_dataverse(TARGET_ORG, tmp_path_factory.mktemp("dv") / "org.sqlite")
 
 
 @pytest.fixture(scope="module")
@@ -100,38 +101,15 @@ def x2() -> Records:
 
 
 @pytest.fixture
-def env(azurite: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(STORAGE_VAR, azurite.connection_string)
-    monkeypatch.setenv(DEMO_TOKEN_VAR, "e2e-token")
+def env(env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo environment and the sample's X2CRM API key."""
     monkeypatch.setenv(X2CRM_KEY_VAR, X2CRM_SAMPLE_KEY)
 
 
-def _get(url: str, entity_set: str, select: str, **params: str) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    next_url: str | None = f"{url}{API}/{entity_set}"
-    query: dict[str, str] | None = {"$select": select, **params}
-    while next_url:
-        resp = httpx.get(next_url, params=query, headers=HEADERS, timeout=30)
-        resp.raise_for_status()
-        body = resp.json()
-        rows += body["value"]
-        next_url, query = body.get("@odata.nextLink"), None
-    return rows
-
-
 def _run(rt: Any, spec: MigrationSpec) -> dict[str, Any]:
-    iid = commands.start_migration(rt, spec)
-    body = commands.follow(rt, iid, None, 900)
+    body = follow_migration(rt, spec, 900)
     assert body["runtime_status"] == "Completed", body.get("output")
     return body
-
-
-def _bad_email(record: dict[str, Any]) -> bool:
-    try:
-        converter("email")(record.get("email"))
-    except ValueError:
-        return True
-    return False
 
 
 def _landed(x2: Records) -> dict[str, str]:
@@ -165,7 +143,7 @@ def _expected(x2: Records) -> tuple[dict[str, dict[str, int]], set[tuple[str, st
     landed = _landed(x2)
     contacts: set[tuple[str, str]] = set()
     for c in x2["Contacts"]:
-        if _bad_email(c):  # planted: a malformed email
+        if bad_email(c):  # planted: a malformed email
             contacts.add((c["id"], "email"))
         elif landed[c["id"]] == "contact" and c["company"]["id"] not in accounts:  # a deleted account
             contacts.add((c["id"], "parentcustomerid"))
@@ -210,15 +188,10 @@ def _plan() -> Any:
     return plan
 
 
-def _quarantine(spec: MigrationSpec, run_id: str) -> list[dict[str, Any]]:
-    store = StagingStore(StorageSettings.from_spec(spec.storage))
-    prefix = f"staging/{spec.migration.id}/{run_id}/quarantine/"
-    return [row for p in store.list(prefix) for row in store.get_records(p)]
-
-
 def _preflight(spec: MigrationSpec, run_id: str) -> dict[str, Any]:
-    store = StagingStore(StorageSettings.from_spec(spec.storage))
-    report: dict[str, Any] = store.get_json(f"staging/{spec.migration.id}/{run_id}/reports/preflight.json")
+    report: dict[str, Any] = staging(spec).get_json(
+        f"staging/{spec.migration.id}/{run_id}/reports/preflight.json"
+    )
     return report
 
 
@@ -227,7 +200,7 @@ def test_X2_20_COM_13_the_x2crm_sample_end_to_end_reconciled_and_rerun_unchanged
 ) -> None:
     spec = demo_spec(org.url, migration_id=scope_id, source="x2crm", source_url=mock.api_url)
     counts, quarantined, facts = _expected(x2)
-    before = {r["accountid"] for r in _get(org.url, "accounts", "accountid")}
+    before = {r["accountid"] for r in table_rows(org.url, "accounts", "accountid")}
     rt = commands.open_runtime(tmp_path / "state")
     try:
         body = _run(rt, spec)
@@ -257,17 +230,17 @@ def test_X2_20_COM_13_the_x2crm_sample_end_to_end_reconciled_and_rerun_unchanged
         assert body["output"]["objects"]["Accounts"]["linked"] == len(facts["linked"]) == 2  # X2-04
         assert first["skip_rules"]["Actions"] == "attachment_entry, x2_timeline_entry"
         assert {k: v for k, v in first["skip_rules"].items() if k in SKIPPED_OBJECTS} == SKIPPED_OBJECTS
-        rows = _quarantine(spec, first["run_id"])
+        rows = staged_quarantine(spec, first["run_id"])
         assert {(r["object"], r["source_id"], r["field"]) for r in rows} == quarantined
         assert all(r["reason"] and r["source_id"] and r["field"] for r in rows)
 
         _check_rows(org.url, scope_id, x2, facts, before)
 
         # --- again: the same counts, no duplicate, and provisioning has nothing left to do
-        tables = {t: len(_get(org.url, s, k)) for t, s, k in _TABLES}
+        tables = {t: len(table_rows(org.url, s, k)) for t, s, k in _TABLES}
         body = _run(rt, spec)
         assert commands.result_json(body)["objects"] == first["objects"]
-        assert {t: len(_get(org.url, s, k)) for t, s, k in _TABLES} == tables
+        assert {t: len(table_rows(org.url, s, k)) for t, s, k in _TABLES} == tables
         with target(spec) as dv:
             again = provision(dv, _plan(), prefix="new", option_prefix=10_000, solution="IntactMigration")
         assert again.noop and again.created == [] and again.changed == [] and again.present
@@ -305,7 +278,7 @@ def _check_rows(url: str, scope: str, x2: Records, facts: dict[str, Any], before
     # X2-03/X2-04: accounts, the two duplicates of an existing account linked to it, never created
     accounts = {
         r["accountid"]: r
-        for r in _get(
+        for r in table_rows(
             url, "accounts", "accountid,name,websiteurl,new_x2crmcontractvalue,_ownerid_value,createdon"
         )
     }
@@ -325,7 +298,7 @@ def _check_rows(url: str, scope: str, x2: Records, facts: dict[str, Any], before
     # X2-01/02/03/13/14: contacts and leads, with the X2CRM id, tags, segment, account
     contacts = {
         r["contactid"]: r
-        for r in _get(
+        for r in table_rows(
             url,
             "contacts",
             "contactid,new_x2crmcontactid,_parentcustomerid_value,new_x2crmtaglist,new_x2crmsegment,new_x2crmsegmentlabel",
@@ -333,7 +306,7 @@ def _check_rows(url: str, scope: str, x2: Records, facts: dict[str, Any], before
     }
     leads = {
         r["leadid"]: r
-        for r in _get(url, "leads", "leadid,new_x2crmcontactid,new_x2crmtags,_parentaccountid_value")
+        for r in table_rows(url, "leads", "leadid,new_x2crmcontactid,new_x2crmtags,_parentaccountid_value")
     }
     [library_set] = [o for o in _plan().option_sets if o.name == "X2crmTags"]
     library = dict(library_set.resolved_options(10_000))
@@ -368,7 +341,7 @@ def _check_rows(url: str, scope: str, x2: Records, facts: dict[str, Any], before
     # X2-05/06: deals with their stage choice, price list and close
     opps = {
         r["opportunityid"]: r
-        for r in _get(
+        for r in table_rows(
             url,
             "opportunities",
             "opportunityid,new_x2crmsalesstage,stepname,statecode,_pricelevelid_value,new_x2crmtags",
@@ -385,10 +358,12 @@ def _check_rows(url: str, scope: str, x2: Records, facts: dict[str, Any], before
         assert row["_pricelevelid_value"] == usd
 
     # X2-07: products and their price list entries in the price list of their currency
-    products = {r["productid"]: r for r in _get(url, "products", "productid,productnumber,price,statecode")}
+    products = {
+        r["productid"]: r for r in table_rows(url, "products", "productid,productnumber,price,statecode")
+    }
     items = {
         r["productpricelevelid"]: r
-        for r in _get(
+        for r in table_rows(
             url, "productpricelevels", "productpricelevelid,amount,_pricelevelid_value,_productid_value"
         )
     }
@@ -407,7 +382,7 @@ def _check_rows(url: str, scope: str, x2: Records, facts: dict[str, Any], before
     # X2-08: service contracts in their custom table, linked to their account
     services = {
         r["new_servicecontractid"]: r
-        for r in _get(
+        for r in table_rows(
             url,
             "new_servicecontracts",
             "new_servicecontractid,new_name,new_status,new_renewaldate,_new_accountid_value,_new_contactid_value",
@@ -427,7 +402,8 @@ def _check_rows(url: str, scope: str, x2: Records, facts: dict[str, Any], before
 
     # X2-11: campaigns
     campaigns = {
-        r["campaignid"]: r for r in _get(url, "campaigns", "campaignid,name,typecode,new_x2crmcampaigntype")
+        r["campaignid"]: r
+        for r in table_rows(url, "campaigns", "campaignid,name,typecode,new_x2crmcampaigntype")
     }
     for camp in x2["Campaign"]:
         row = campaigns[tid("Campaign", camp["id"])]
@@ -439,7 +415,7 @@ def _check_rows(url: str, scope: str, x2: Records, facts: dict[str, Any], before
     for entity_set in activities:
         column = "_objectid_value" if entity_set == "annotations" else "_regardingobjectid_value"
         key = "annotationid" if entity_set == "annotations" else "activityid"
-        regarding.update({r[key]: r[column] for r in _get(url, entity_set, f"{key},{column}")})
+        regarding.update({r[key]: r[column] for r in table_rows(url, entity_set, f"{key},{column}")})
     seen = set()
     for a in x2["Actions"]:
         got = regarding.get(tid("Actions", a["id"]))
