@@ -10,8 +10,9 @@ Layout: `staging/{migration}/{run}/joins/{object}/{join}.json`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -20,6 +21,7 @@ from shared.mapping.joins import JoinIndex, build_index, column_name, declare_ty
 from shared.mapping.profile import ObjectMap, Profile, profile_for
 from shared.mapping.schema_plan import CustomColumn, SchemaPlan
 from shared.migration.models import ExtractOutput, RunRef
+from shared.sources import open_source
 from shared.storage import StagingStore
 
 _PROPERTY_TYPES = {
@@ -43,12 +45,30 @@ def index_path(run: RunRef, obj: str, join: str) -> str:
     return f"{run.prefix}/joins/{obj}/{join}.json"
 
 
-def build_joins(run: RunRef, extract: ExtractOutput, store: StagingStore) -> JoinsOutput:
+def build_joins(
+    run: RunRef, extract: ExtractOutput, store: StagingStore, base_dir: Path | None = None
+) -> JoinsOutput:
+    """On a full run the indexes come from the staged rows. A delta run staged only what changed,
+    and a count, sum or set of properties over changed rows alone would be wrong (a client whose
+    sessions did not change would have none, and turn into a Lead): it reads the joined objects
+    whole from the source, streaming, for the indexes only."""
     profile = profile_for(run.spec)
 
-    def rows(name: str) -> Iterable[dict[str, Any]]:
+    def staged(name: str) -> Iterable[dict[str, Any]]:
         info = extract.objects.get(name)
         return chain.from_iterable(store.get_records(p) for p in (info.chunks if info else []))
+
+    def whole(name: str) -> Iterator[dict[str, Any]]:
+        source = open_source(run.spec.source, base_dir)
+        try:
+            if name not in {o.name for o in source.objects()}:
+                return  # as on a full run: an object the source does not have joins nothing
+            for page in source.read(name, since=None):
+                yield from (r.record for r in page.records if r.record is not None)
+        finally:
+            source.close()
+
+    rows = staged if run.since is None else whole
 
     out = JoinsOutput()
     built, notes = build_indexes(profile, rows, run.spec.options.option_value_prefix)
