@@ -34,6 +34,7 @@ def transform_chunk(ref: ChunkRef, store: StagingStore) -> TransformOutput:
     property_types = {n: dict(i.types) for n, i in indexes.items() if i.kind == "pivot"}
     property_options = {n: dict(i.options) for n, i in indexes.items() if i.kind == "pivot"}
     rows: list[dict[str, Any]] = []
+    flagged: list[dict[str, Any]] = []
     quarantine: list[dict[str, Any]] = []
     skipped: Counter[str] = Counter()
     records = 0
@@ -62,6 +63,15 @@ def transform_chunk(ref: ChunkRef, store: StagingStore) -> TransformOutput:
         if isinstance(row, Skipped):
             skipped[row.rule] += 1
             continue
+        if row.parties_dropped:  # INT-12: the activity loads; the addresses that were not are named
+            flagged.append(
+                {
+                    "rule": "party_address_dropped",
+                    "source_id": row.source_id,
+                    "table": row.table,
+                    "id": row.id,
+                }
+            )
         rows.append(row.model_dump(mode="json"))
     target_path = None
     if rows:
@@ -71,6 +81,8 @@ def transform_chunk(ref: ChunkRef, store: StagingStore) -> TransformOutput:
         store.put_records(
             f"{ref.run.prefix}/quarantine/transform/{ref.object}/{ref.chunk_no:05d}.ndjson.gz", quarantine
         )
+    if flagged:  # read with the load step's flags into the run report (what to do, per rule)
+        store.put_records(f"{ref.run.prefix}/flags/{ref.object}/t{ref.chunk_no:05d}.ndjson.gz", flagged)
     return TransformOutput(
         object=ref.object,
         chunk_no=ref.chunk_no,

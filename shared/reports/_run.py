@@ -54,6 +54,8 @@ FLAG_ADVICE = {
     "are true duplicates",
     "state_not_applied": "loaded, but Dataverse refused the status change after the insert: set it by "
     "hand (the error code is in flags/)",
+    "party_address_dropped": "loaded without a sender or recipient whose address is not an email address "
+    "(INT-12): add the party by hand if it matters",
 }
 """What the admin should do about each flagged rule (rows are in `flags/{object}/…`)."""
 

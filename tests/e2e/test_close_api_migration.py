@@ -9,6 +9,7 @@ Expected counts are computed from the dataset itself.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +23,7 @@ from intact.demo import demo_spec
 from intact.services import REPO, DataverseEmulator
 from samples.close.generate import OPPORTUNITY_STATUSES, make_api_dataset
 from shared.ids import target_id
-from tests.e2e.support import demo_env, follow_migration, seeded_dataverse, table_rows
+from tests.e2e.support import demo_env, follow_migration, run_reports, seeded_dataverse, table_rows
 
 pytestmark = pytest.mark.e2e
 KEY_VAR = "INTACT_E2E_CLOSE_KEY"
@@ -116,17 +117,29 @@ def test_CLOSE_14_CLOSE_07_the_close_api_end_to_end(
         parties.setdefault(p["_activityid_value"], set()).add((p["participationtypemask"], p["addressused"]))
     loaded_emails = {r["activityid"] for r in table_rows(url, "emails", "activityid")}
     checked = 0
+    dropped: set[str] = set()
     for email in (a for lead in leads for a in lead["activities"] if a["_type"] == "Email"):
         tid = target_id(scope_id, "close", "activities", email["id"])
         if tid not in loaded_emails:
             continue
         want = set()
+        bad = False
         for field, mask in masks.items():
             values = email[field] if isinstance(email[field], list) else [email[field]]
             for value in values:
                 address = (m.group(1) if (m := re.search(r"<([^>]*)>", value)) else value).lower()
                 if re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-z]+", address):
                     want.add((mask, address))
+                else:
+                    bad = True
         assert parties.get(tid, set()) == want, email["id"]
         checked += 1
+        if bad:
+            dropped.add(email["id"])
     assert checked == len(loaded_emails) > 0
+    # an email that lost an unparseable address is flagged for the admin in the run report
+    run = json.loads(next(run_reports(spec, result, tmp_path / "out").glob("run.json")).read_text())
+    flagged = {g["rule"]: g for g in run["flagged"]["groups"] if g["object"] == "activities"}
+    assert dropped  # the edge-case sample plants a malformed recipient
+    assert set(flagged["party_address_dropped"]["first_source_ids"]) <= dropped
+    assert flagged["party_address_dropped"]["records"] == len(dropped)
