@@ -6,7 +6,7 @@ from typing import Any
 
 from activities._io import target
 from activities.blueprint import bp
-from shared.dataverse.schema import provision
+from shared.dataverse.schema import provision, verify
 from shared.mapping.schema_plan import SchemaPlan
 from shared.spec import MigrationSpec
 
@@ -18,6 +18,11 @@ def provision_schema(inp: dict[str, Any]) -> dict[str, Any]:
     plan = SchemaPlan.model_validate(inp.get("plan") or {})
     options = spec.options
     with target(spec) as dv:
+        if options.schema_provisioning == "verify":  # SD-12: the customer created it; check it
+            checked = verify(
+                dv, plan, prefix=options.publisher_prefix, option_prefix=options.option_value_prefix
+            )
+            return checked.model_dump(mode="json")
         result = provision(
             dv,
             plan,

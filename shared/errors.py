@@ -70,6 +70,12 @@ class SchemaConflict(FatalError):
     code = "SchemaConflict"
 
 
+class SchemaNotReady(FatalError):
+    """The target lacks what the schema plan needs and the spec says the customer creates it."""
+
+    code = "SchemaNotReady"
+
+
 class PreflightBlocked(FatalError):
     code = "PreflightBlocked"
 

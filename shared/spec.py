@@ -205,6 +205,12 @@ class OptionsSpec(_Model):
         "(professional 15, enterprise 500). Not readable from the Web API; unset means enterprise, with a "
         "warning.",
     )
+    schema_provisioning: Literal["create", "verify"] = Field(
+        default="create",
+        description="create: Intact creates and publishes what the schema plan needs (COM-13); verify: the "
+        "customer creates it from the plan document (reports/schema-plan.md, SD-12) and Intact only checks "
+        "it is all there, stopping before any record moves when it is not.",
+    )
     delta_window_hours: int = Field(default=48, ge=0, le=24 * 14)
     delta_interval_minutes: int = Field(default=15, ge=1, le=24 * 60)
     extract_chunk_size: int = Field(default=1000, ge=1, le=50_000)

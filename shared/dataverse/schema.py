@@ -44,6 +44,7 @@ from shared.errors import (
     PreflightBlocked,
     RetryableError,
     SchemaConflict,
+    SchemaNotReady,
     TargetRequestFailed,
 )
 from shared.mapping.schema_plan import (
@@ -695,6 +696,23 @@ def ensure_solution(
         },
     )
     return "created"
+
+
+def verify(client: DataverseClient, plan: SchemaPlan, *, prefix: str, option_prefix: int) -> ProvisionResult:
+    """SD-12: the customer creates the schema from the plan document; Intact checks it is all there
+    and writes nothing. What provisioning would still create or change raises SchemaNotReady, named."""
+    target = _read_target(client, plan, prefix)
+    _conflict_check(plan, target, prefix)
+    todo = _steps(plan, target, prefix, option_prefix)
+    if todo.steps:
+        names = [s.what for s in todo.steps]
+        more = " …" if len(names) > 20 else ""
+        raise SchemaNotReady(
+            f"{len(names)} part(s) of the schema plan are not in the target (options.schema_provisioning "
+            f"is verify): {'; '.join(names[:20])}{more}. Create them from reports/schema-plan.md, publish, "
+            "and run the migration again."
+        )
+    return ProvisionResult(solution="", solution_status="assumed", present=list(todo.present))
 
 
 def provision(

@@ -193,6 +193,26 @@ def test_INT_01_second_provision_is_a_no_op(emulator: _Emulator) -> None:
     assert again.summary().startswith("schema already provisioned")
 
 
+def test_SD_12_verify_mode_writes_nothing_and_names_what_the_customer_must_create(
+    emulator: _Emulator,
+) -> None:
+    from shared.dataverse.schema import verify
+    from shared.errors import SchemaNotReady
+
+    plan = parse_schema_plan(PLAN)
+    writes: list[str] = []
+    with emulator.client(_Recording(writes)) as dv:
+        before = emulator.schema()
+        with pytest.raises(SchemaNotReady) as err:
+            verify(dv, plan, prefix="new", option_prefix=10000)
+    assert writes == [] and emulator.schema() == before  # verify never creates
+    assert "table new_programenrollment" in str(err.value) and "schema-plan.md" in str(err.value)
+    with emulator.client() as dv:  # the customer creates it (here: provisioning does, the same way)
+        _provision(dv, plan)
+        checked = verify(dv, plan, prefix="new", option_prefix=10000)
+    assert checked.created == [] and len(checked.present) == 13
+
+
 def test_existing_column_of_another_type_is_a_conflict_and_nothing_is_written(emulator: _Emulator) -> None:
     earlier = parse_schema_plan(
         {"columns": [{"table": "account", "name": "Tier", "display_name": "Tier", "type": "integer"}]}
