@@ -50,6 +50,9 @@ def demo_spec(
             "storage": {"connection_string": f"${{{STORAGE_VAR}}}"},
             "options": {
                 "fallback_owner": demo.fallback_owner,
+                # the demo shows what the fallback does; X2CRM, SmartDesk and Close would otherwise
+                # wait for the admin to provision the planted unknown owners (their pages' rule)
+                "unmatched_owner": "fallback",
                 "delta_window_hours": 48,
                 "approval": approval,
             },

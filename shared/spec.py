@@ -192,7 +192,12 @@ class OptionsSpec(_Model):
     fallback_owner: str | None = Field(
         default=None, description="Email of the systemuser who owns records whose owner cannot be matched."
     )
-    unmatched_owner: Literal["fallback", "block"] = "fallback"
+    unmatched_owner: Literal["fallback", "block"] | None = Field(
+        default=None,
+        description="Records of an owner with no enabled Dataverse user: fallback (to fallback_owner) or "
+        "block (the run stops before any record moves, naming them). Unset: the source's own rule (its "
+        "profile's owners policy: block for X2CRM, SmartDesk and Close per their pages), else fallback.",
+    )
     approval: Literal["required", "auto"] = Field(
         default="required",
         description="required: the run waits, before any record is written, until a person approves the "

@@ -369,6 +369,17 @@ class Placeholder(_Model):
     payload: dict[str, Any] = Field(min_length=1)
 
 
+class OwnerPolicy(_Model):
+    """The source's own rule for owners with no enabled Dataverse user (COM-19): its page may say the
+    import waits until the admin provisions them (X2-16, SD-13, CLOSE-20) — for every object, or only
+    for `objects` (SmartDesk blocks deals and activities). The spec's `options.unmatched_owner`, when
+    set, decides instead."""
+
+    unmatched: Literal["fallback", "block"] = "fallback"
+    objects: list[str] = Field(default=[], description="Objects whose records block (empty: every object)")
+    why: str = ""
+
+
 class Profile(_Model):
     source: str
     version: int
@@ -385,6 +396,7 @@ class Profile(_Model):
     )
     skip: list[SkipMap] = []
     placeholders: list[Placeholder] = []
+    owners: OwnerPolicy = OwnerPolicy()
     generate: list[GenerateSpec] = Field(
         default=[],
         description="Mapping generated after extraction from what the source holds (generators.py)",

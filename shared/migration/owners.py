@@ -16,7 +16,7 @@ from shared.mapping import OwnerMap, SystemUser, match_users
 from shared.mapping.paths import get_path
 from shared.mapping.profile import profile_for
 from shared.migration.models import ExtractOutput, OwnerReport, RunRef
-from shared.preflight import blocking_owners, owner_block_message
+from shared.preflight import blocking_owners, owner_block_message, owner_policy
 from shared.sources import SourceUser, open_source
 from shared.storage import StagingStore
 
@@ -86,8 +86,9 @@ def match_owners(
         records_to_fallback=to_fallback,
         fallback_status=fallback_status,
     )
-    report = report.model_copy(update={"blocking": blocking_owners(report, spec.options)})
+    policy = owner_policy(spec.options, profile)
+    report = report.model_copy(update={"blocking": blocking_owners(report, spec.options, policy)})
     store.put_json(f"{run.prefix}/reports/owners.json", report.model_dump(mode="json"))
-    if enforce and (why := owner_block_message(report, spec.options)) is not None:
+    if enforce and (why := owner_block_message(report, spec.options, policy)) is not None:
         raise PreflightBlocked(why)
     return report

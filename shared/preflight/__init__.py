@@ -16,7 +16,13 @@ from shared.preflight._attachments import AttachmentTally, attachment_sizes, che
 from shared.preflight._custom_tables import LICENCE_CAPS, check_custom_tables
 from shared.preflight._lookups import LookupTally, check_lookups
 from shared.preflight._model import CHECKS, MAX_IDS, CheckId, Finding, PreflightReport, Severity
-from shared.preflight._owners import blocking_owners, check_owners, owner_block_message
+from shared.preflight._owners import (
+    OwnerPolicy,
+    blocking_owners,
+    check_owners,
+    owner_block_message,
+    owner_policy,
+)
 from shared.preflight._picklists import PicklistTally, ValueMapRef, check_picklists
 from shared.preflight._plan import PlannedSchema, planned_schema, value_maps_from_profile
 from shared.preflight._profile_view import ObjectView, TargetView, profile_views
@@ -34,6 +40,7 @@ __all__ = [
     "Finding",
     "LookupTally",
     "ObjectView",
+    "OwnerPolicy",
     "PicklistTally",
     "PlannedSchema",
     "PreflightReport",
@@ -52,6 +59,7 @@ __all__ = [
     "check_picklists",
     "check_required",
     "owner_block_message",
+    "owner_policy",
     "planned_schema",
     "preflight_markdown",
     "profile_views",

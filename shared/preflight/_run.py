@@ -10,7 +10,7 @@ Usage::
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from itertools import chain
 from typing import Any
@@ -25,7 +25,7 @@ from shared.preflight._attachments import AttachmentTally, check_attachments
 from shared.preflight._custom_tables import check_custom_tables
 from shared.preflight._lookups import LookupTally, check_lookups, count_lookups
 from shared.preflight._model import MAX_IDS, Outcome, PreflightReport
-from shared.preflight._owners import NO_OWNER, check_owners
+from shared.preflight._owners import NO_OWNER, check_owners, owner_policy
 from shared.preflight._picklists import PicklistTally, ValueMapRef, check_picklists
 from shared.preflight._plan import PlannedSchema, planned_schema
 from shared.preflight._profile_view import profile_views
@@ -117,6 +117,8 @@ def assess(
     files = AttachmentTally(target.max_upload_bytes)
     unmatched = {u for u, i in (owners.users if owners else {}).items() if i.get("status") != "matched"}
     owned_ids: dict[str, list[str]] = defaultdict(list)
+    policy = owner_policy(options, profile)
+    in_scope: Counter[str] = Counter()  # per unmatched user: records of the objects the policy blocks
 
     for obj in views:  # load order: parents before children
         for rec in records(obj.staged or obj.name):
@@ -133,6 +135,8 @@ def assess(
                     user = next((str(v) for f in t.owner_from if (v := get_path(rec, f))), "") or NO_OWNER
                     if user in unmatched and len(owned_ids[user]) < MAX_IDS:
                         owned_ids[user].append(sid)
+                    if user in unmatched and obj.name in policy.objects:
+                        in_scope[user] += 1
 
     options_now: dict[tuple[str, str], set[int] | None] = dict(target.option_values())
     for key, values in planned.options.items():
@@ -143,7 +147,9 @@ def assess(
     results: dict[str, tuple[list[Outcome], dict[str, object]]] = {
         "custom_tables": check_custom_tables(planned.tables, target.custom_tables, options.licence),
         "picklists": check_picklists(maps, picks.counts, options_now, picks.ids),
-        "owners": check_owners(owners, options, owned_ids) if owners else ([], {"checked": False}),
+        "owners": check_owners(owners, options, owned_ids, policy, in_scope if policy.objects else None)
+        if owners
+        else ([], {"checked": False}),
         "required_columns": check_required(targets, required, req.empty, req.ids),
         "lookups": check_lookups(links.dangling, links.ids, lookups=count_lookups(views)),
         "attachments": check_attachments(files),

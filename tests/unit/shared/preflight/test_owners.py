@@ -75,3 +75,36 @@ def test_COM_19_the_owners_step_message_is_unchanged() -> None:
         "fallback_owner is set in the spec options: provision the users or set options.fallback_owner"
     )
     assert owner_block_message(owner_report(USERS), FALLBACK) is None
+
+
+def test_X2_16_CLOSE_20_the_source_rule_blocks_unless_the_spec_chooses_fallback() -> None:
+    from shared.mapping import load_profile
+    from shared.preflight import owner_policy
+
+    for source, req in (("x2crm", "X2-16"), ("close", "CLOSE-20")):
+        policy = owner_policy(FALLBACK, load_profile(source))  # the spec leaves unmatched_owner unset
+        out, _ = check_owners(owner_report(USERS), FALLBACK, policy=policy)
+        [(severity, f)] = [(s, f) for s, f in out if f.code == "owner_unmatched"]
+        assert severity == "blocking" and req in f.message
+        chosen = OptionsSpec(fallback_owner="admin@contoso.example", unmatched_owner="fallback")
+        out, _ = check_owners(owner_report(USERS), chosen, policy=owner_policy(chosen, load_profile(source)))
+        assert {s for s, f in out if f.code == "owner_unmatched"} == {"warning"}
+
+
+def test_SD_13_only_deals_and_activities_wait_for_their_owners() -> None:
+    from shared.mapping import load_profile
+    from shared.preflight import owner_policy
+
+    policy = owner_policy(FALLBACK, load_profile("smartdesk"))
+    assert set(policy.objects) == {"deals", "tasks", "activities"}
+    # u_off owns only contacts (fallback takes them); u_gone owns a deal (its import waits)
+    out, summary = check_owners(
+        owner_report(USERS), FALLBACK, policy=policy, in_scope={"u_off": 0, "u_gone": 1}
+    )
+    severity = {f.code: s for s, f in out}
+    assert severity == {"owner_disabled": "warning", "owner_unmatched": "blocking"}
+    assert summary["records_to_fallback"] == 2 and summary["blocking_objects"] == [
+        "deals",
+        "tasks",
+        "activities",
+    ]
