@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -292,6 +293,13 @@ def finish_extract(run: RunRef, objects: list[ObjectExtractOutput], store: Store
         },
     )
     return out
+
+
+def staged_records(extract: ExtractOutput, store: Any, name: str) -> Iterator[dict[str, Any]]:
+    """An object's staged records, chunk by chunk (none when the source had no such object)."""
+    info = extract.objects.get(name)
+    for path in info.chunks if info else []:
+        yield from store.get_records(path)
 
 
 def extract_source(run: RunRef, store: Store, base_dir: Path | None = None) -> ExtractOutput:

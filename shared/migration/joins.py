@@ -11,7 +11,6 @@ Layout: `staging/{migration}/{run}/joins/{object}/{join}.json`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from shared.mapping.joins import JoinIndex, build_index, column_name, declare_types
 from shared.mapping.profile import ObjectMap, Profile, profile_for
 from shared.mapping.schema_plan import CustomColumn, SchemaPlan
+from shared.migration.extract import staged_records
 from shared.migration.models import ExtractOutput, RunRef
 from shared.sources import open_source
 from shared.storage import StagingStore
@@ -55,8 +55,7 @@ def build_joins(
     profile = profile_for(run.spec)
 
     def staged(name: str) -> Iterable[dict[str, Any]]:
-        info = extract.objects.get(name)
-        return chain.from_iterable(store.get_records(p) for p in (info.chunks if info else []))
+        return staged_records(extract, store, name)
 
     def whole(name: str) -> Iterator[dict[str, Any]]:
         source = open_source(run.spec.source, base_dir)

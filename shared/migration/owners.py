@@ -15,6 +15,7 @@ from shared.errors import PreflightBlocked
 from shared.mapping import OwnerMap, SystemUser, match_users
 from shared.mapping.paths import get_path
 from shared.mapping.profile import profile_for
+from shared.migration.extract import staged_records
 from shared.migration.models import ExtractOutput, OwnerReport, RunRef
 from shared.preflight import blocking_owners, owner_block_message, owner_policy
 from shared.sources import SourceUser, open_source
@@ -60,10 +61,9 @@ def match_owners(
         if obj.owner is None or obj.staged not in extract.objects or obj.staged in counted:
             continue  # two objects over one source object (PRAC-02): its records are owned once
         counted.add(obj.staged)
-        for path in extract.objects[obj.staged].chunks:
-            for rec in store.get_records(path):
-                owner = next((str(v) for f in obj.owner.from_ if (v := get_path(rec, f))), "")
-                owned[owner] += 1
+        for rec in staged_records(extract, store, obj.staged):
+            owner = next((str(v) for f in obj.owner.from_ if (v := get_path(rec, f))), "")
+            owned[owner] += 1
 
     report_users: dict[str, dict[str, int | str | None]] = {}
     to_fallback = 0

@@ -12,7 +12,6 @@ load, shown in the plan the person approves, and the same data always gives the 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from itertools import chain
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -20,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from shared.mapping.generators import GENERATORS
 from shared.mapping.profile import merge_overrides, profile_for, raw_profile
 from shared.mapping.schema_plan import SchemaPlan
+from shared.migration.extract import staged_records
 from shared.migration.joins import JoinsOutput, build_joins
 from shared.migration.models import ExtractOutput, RunRef
 from shared.reports import write_schema_plan
@@ -39,8 +39,7 @@ def plan_run(run: RunRef, extract: ExtractOutput, store: StagingStore) -> RunPla
     profile = profile_for(spec)
 
     def rows(name: str) -> Iterable[dict[str, Any]]:
-        info = extract.objects.get(name)
-        return chain.from_iterable(store.get_records(p) for p in (info.chunks if info else []))
+        return staged_records(extract, store, name)
 
     overrides: dict[str, Any] = dict(spec.options.profile_overrides or {})
     notes: list[str] = []

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from itertools import chain
 from typing import Any
 
 from shared.dataverse import DataverseClient
@@ -20,6 +19,7 @@ from shared.mapping import Profile
 from shared.mapping.paths import get_path
 from shared.mapping.profile import profile_for
 from shared.mapping.schema_plan import SchemaPlan, parse_schema_plan
+from shared.migration.extract import staged_records
 from shared.migration.models import ExtractOutput, OwnerReport, RunRef
 from shared.preflight._attachments import AttachmentTally, check_attachments
 from shared.preflight._custom_tables import check_custom_tables
@@ -70,8 +70,7 @@ def run_preflight(
     )
 
     def records(name: str) -> Iterable[dict[str, Any]]:
-        info = extract.objects.get(name)
-        return chain.from_iterable(store.get_records(p) for p in (info.chunks if info else []))
+        return staged_records(extract, store, name)
 
     return assess(
         migration_id=run.migration_id,
