@@ -10,6 +10,8 @@ Layout: `staging/{migration}/{run}/joins/{object}/{join}.json`.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -75,6 +77,8 @@ def build_joins(
     for (name, join), index in built.items():
         path = index_path(run, name, join)
         store.put_json(path, index.model_dump(mode="json"))
+        with _LOCK:
+            _LOADED.pop(path, None)  # an approved mapping rebuilds it: never serve the old one
         out.indexes.setdefault(name, {})[join] = path
         if index.types:
             out.properties[f"{name}.{join}"] = dict(index.types)
@@ -150,13 +154,29 @@ def _property_column(
     )
 
 
+_LOADED: OrderedDict[str, JoinIndex] = OrderedDict()
+_LOADED_MAX = 8
+_LOCK = threading.Lock()  # activities may run on several threads of one process
+"""Indexes this process read lately, by path: every transform chunk of an object needs the same ones,
+and a path names one run's index, written once before any chunk is transformed."""
+
+
 def load_indexes(run: RunRef, obj: ObjectMap, store: StagingStore) -> dict[str, JoinIndex]:
     out: dict[str, JoinIndex] = {}
     for join in obj.joins:
-        doc = store.get_json(index_path(run, obj.name, join.name))
-        if doc is None:
-            raise RuntimeError(f"join index {join.name} of {obj.name} was not built for this run")
-        out[join.name] = JoinIndex.model_validate(doc)
+        path = index_path(run, obj.name, join.name)
+        with _LOCK:
+            index = _LOADED.get(path)
+        if index is None:
+            doc = store.get_json(path)
+            if doc is None:
+                raise RuntimeError(f"join index {join.name} of {obj.name} was not built for this run")
+            index = JoinIndex.model_validate(doc)
+            with _LOCK:
+                _LOADED[path] = index
+                while len(_LOADED) > _LOADED_MAX:
+                    _LOADED.popitem(last=False)
+        out[join.name] = index
     return out
 
 
