@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.mapping.profile import CUSTOM_MARK, Profile, merge_overrides, raw_profile
-from shared.mapping.proposer import MappingProposal
+from shared.mapping.proposer import NEW_LENGTH, MappingProposal
 from shared.mapping.schema_plan import CustomColumn, Option
 
 NEW = "new:"
@@ -56,6 +56,7 @@ def overrides_from_proposal(
                         options=[Option(label=o) for o in e.options]
                         if e.type in ("choice", "multichoice")
                         else [],
+                        max_length=NEW_LENGTH.get(e.convert or "") if e.type == "string" else None,
                     ).model_dump(mode="json", by_alias=True, exclude_defaults=True)
                 )
         else:

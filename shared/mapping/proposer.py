@@ -8,15 +8,15 @@ a Protocol, none shipped) may re-rank the candidates it is shown. Reasons and ad
 counts, never sampled values: samples may be personal data.
 
 The result is a `MappingProposal`, YAML a person edits (`status: approved`, a different `target`)
-and hands back; `to_profile_overrides()` turns the approved entries into profile field maps and
-schema-plan columns.
+and hands back with the approval; `approval.overrides_from_proposal` turns the approved entries into
+profile overrides (field maps and schema-plan columns).
 
     columns = read_target_columns(client, ["contact", "account"])
     proposal = propose(discovery, load_profile("close"), columns,
                        object_tables={"leads": "account", "contacts": "contact"})
     Path("mapping.yaml").write_text(proposal.to_yaml())
     ...                                                   # a person edits and approves
-    overrides = load_proposal("mapping.yaml").to_profile_overrides(prefix="new")
+    overrides, notes = overrides_from_proposal(load_proposal("mapping.yaml"), profile)
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from shared.errors import ConfigError
 from shared.mapping._patterns import ValueEvidence, read_values
 from shared.mapping._similarity import compact, name_similarity, strip_prefixes, words
 from shared.mapping.profile import Profile
-from shared.mapping.schema_plan import NAME_PATTERN, ColumnType, CustomColumn, Option, logical_name
+from shared.mapping.schema_plan import NAME_PATTERN, ColumnType
 from shared.sources import Discovery, FieldInfo
 
 FORMAT = "intact-mapping-proposal/1"
@@ -674,47 +674,16 @@ class MappingProposal(_Model):
             self.model_dump(mode="json"), sort_keys=False, allow_unicode=True, width=110
         )
 
-    def to_profile_overrides(self, prefix: str = "new") -> dict[str, Any]:
-        """The approved entries as profile overrides (an intermediate format until the profile
-        carries schema and value maps itself)::
 
-            {"objects": {<source object>: {"table": <table or [tables]>,
-                                           "fields": [{"to", "from", "convert"?}]}},
-             "schema": {"columns": [<schema_plan.CustomColumn as dict>]}}
-
-        `fields` are `profile.FieldMap`s (`to` is the logical name, new columns get `prefix`);
-        `schema` is a `schema_plan.SchemaPlan` block; each column is validated by `CustomColumn`.
-        """
-        objects: dict[str, dict[str, Any]] = {}
-        columns: list[dict[str, Any]] = []
-        for e in self.approved():
-            fm: dict[str, Any] = {"from": e.field}
-            if e.is_new:
-                name = e.target[len(NEW) :]
-                col = CustomColumn(
-                    table=e.table,
-                    name=name,
-                    display_name=(e.label or name)[:100],
-                    description=f"Source field {self.source}.{e.object}.{e.field}, proposed by Intact.",
-                    type=e.type,
-                    options=[Option(label=o) for o in e.options]
-                    if e.type in ("choice", "multichoice")
-                    else [],
-                    max_length=NEW_LENGTH.get(e.convert or "") if e.type == "string" else None,
-                )
-                columns.append(col.model_dump(mode="json", by_alias=True, exclude_defaults=True))
-                fm["to"] = logical_name(prefix, name)
-            else:
-                fm["to"] = e.target
-            if e.convert:
-                fm["convert"] = e.convert
-            slot = objects.setdefault(e.object, {"table": e.table, "fields": []})
-            if slot["table"] != e.table:
-                slot["table"] = sorted(
-                    {*([slot["table"]] if isinstance(slot["table"], str) else slot["table"]), e.table}
-                )
-            slot["fields"].append({"to": fm.pop("to"), **fm})
-        return {"objects": objects, "schema": {"columns": columns}}
+def parse_proposal(document: Any, where: str = "the mapping proposal") -> MappingProposal:
+    """An edited proposal (a file's YAML, or an approval's body); a ConfigError names every bad entry."""
+    try:
+        return MappingProposal.model_validate(document)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"{where}: invalid mapping proposal: {problems}") from None
 
 
 def load_proposal(path: Path) -> MappingProposal:
@@ -723,13 +692,7 @@ def load_proposal(path: Path) -> MappingProposal:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: cannot read the mapping proposal ({type(exc).__name__})") from None
-    try:
-        return MappingProposal.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigError(f"{path}: invalid mapping proposal: {problems}") from None
+    return parse_proposal(data, str(path))
 
 
 # --- which table an object lands in, when the profile does not say -------------------------------
@@ -784,6 +747,7 @@ __all__ = [
     "load_proposal",
     "new_column_name",
     "object_tables_for",
+    "parse_proposal",
     "propose",
     "rank",
     "read_target_columns",

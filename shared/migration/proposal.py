@@ -23,6 +23,7 @@ from shared.mapping.proposer import (
     Advisor,
     MappingProposal,
     object_tables_for,
+    parse_proposal,
     propose,
     read_target_columns,
 )
@@ -90,19 +91,8 @@ def propose_for_run(
     )
 
 
-def parse_mapping(document: Any) -> MappingProposal:
-    """An edited proposal from a request body or a file's YAML; errors name every bad entry."""
-    try:
-        return MappingProposal.model_validate(document)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigError(f"invalid mapping proposal: {problems}") from None
-
-
 def apply_mapping(spec: MigrationSpec, document: Any) -> AppliedMapping:
-    proposal = parse_mapping(document)
+    proposal = parse_proposal(document)
     if proposal.source != spec.source.kind:
         raise ConfigError(f"the mapping is for {proposal.source}, the migration reads {spec.source.kind}")
     existing = spec.options.profile_overrides or {}
@@ -122,7 +112,6 @@ __all__ = [
     "AppliedMapping",
     "ProposalOutput",
     "apply_mapping",
-    "parse_mapping",
     "propose_for_run",
     "propose_for_spec",
 ]

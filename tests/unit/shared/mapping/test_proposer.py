@@ -14,7 +14,7 @@ from shared.errors import ConfigError
 from shared.mapping import load_profile
 from shared.mapping._patterns import read_values
 from shared.mapping._similarity import name_similarity, segment, strip_prefixes, terms, words
-from shared.mapping.profile import FieldMap
+from shared.mapping.approval import overrides_from_proposal
 from shared.mapping.proposer import (
     TYPE_FIT,
     Advice,
@@ -328,15 +328,19 @@ def test_yaml_round_trip_and_approved_entries_become_profile_overrides(
     path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
     edited = load_proposal(path)
     assert [e.status for e in edited.entries] == ["approved", "rejected", "approved"]
-    overrides = edited.to_profile_overrides(prefix="new")
-    fields = overrides["objects"]["contacts"]["fields"]
+    overrides, notes = overrides_from_proposal(edited, load_profile("close"))
+    assert notes == []
+    profile = load_profile("close", overrides)
+    contacts = profile.object("contacts")
+    assert contacts is not None
+    fields = [(f.to, f.from_) for f in contacts.targets["contact"].fields][-2:]
     assert fields == [
-        {"to": "mobilephone", "from": "custom.cf_Yt6uI8oPa2"},
-        {"to": "new_preferredlanguage", "from": "custom.cf_Ui8oP1aSd9"},
+        ("mobilephone", "custom.cf_Yt6uI8oPa2"),
+        ("{prefix}_preferredlanguage", "custom.cf_Ui8oP1aSd9"),
     ]
-    assert all(FieldMap.model_validate(f) for f in fields)
-    plan = parse_schema_plan(overrides["schema"], where="proposal")
-    (col,) = plan.columns
+    assert profile.schema_ is not None
+    plan = parse_schema_plan(profile.schema_.model_dump(mode="json", by_alias=True), where="proposal")
+    [col] = [c for c in plan.columns if c.name == "PreferredLanguage"]
     assert (col.table, col.name, col.type) == ("contact", "PreferredLanguage", "choice")
     assert [o.label for o in col.options] == ["English", "German", "French"]
 
