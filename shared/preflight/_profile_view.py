@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.mapping import Profile
+from shared.mapping.paths import get_path
+from shared.mapping.splits import choose
 from shared.preflight._picklists import ValueMapRef
 
 
@@ -64,8 +66,6 @@ class ObjectView:
     id_from: str = "id"
 
     def source_id(self, record: Mapping[str, Any]) -> str:
-        from shared.mapping.paths import get_path
-
         value = get_path(record, self.id_from)
         return "" if value is None else str(value)
 
@@ -74,8 +74,6 @@ class ObjectView:
         cannot be decided before extraction ends: such records are judged by the `otherwise` target."""
         if not self.split:
             return self.targets[:1]
-        from shared.mapping.splits import choose
-
         by_name = {t.name: t for t in self.targets}
         try:
             kind, name = choose(self.split, record, None)
